@@ -1,0 +1,61 @@
+# leadlake: `make run` (set up + demo pipeline) and `make test` (set up + tests).
+# Works on a fresh Debian/Ubuntu machine; needs only python3 and, for Spark, Java 17+
+# (installed with apt-get when missing and we are allowed to).
+
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+PIP    := $(VENV)/bin/pip
+STAMP  := $(VENV)/.installed
+LAKEHOUSE ?= ./lakehouse
+# torch and friends come in later issues; pin them here so pip never pulls a CUDA build.
+PIP_FLAGS ?= --disable-pip-version-check --quiet
+
+export PYSPARK_PYTHON := $(abspath $(PY))
+export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
+
+.PHONY: run test setup java lint bench clean help
+
+help:
+	@echo "make run    set up .venv and run the demo pipeline on $(LAKEHOUSE)"
+	@echo "make test   set up .venv and run the test suite"
+	@echo "make lint   ruff"
+	@echo "make bench  benchmarks under bench/ (prints ratios)"
+
+java:
+	@if ! command -v java >/dev/null 2>&1 && [ -z "$$JAVA_HOME" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Java not found: installing openjdk-17-jre-headless with apt-get"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null \
+	      || { echo "error: could not install Java 17; install a Java 17+ runtime and retry"; exit 1; }; \
+	  else \
+	    echo "error: Java 17+ is required by Spark: install it (sudo apt-get install openjdk-17-jre-headless) or set JAVA_HOME"; \
+	    exit 1; \
+	  fi; \
+	fi
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.10-3.12"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install $(PIP_FLAGS) --upgrade pip
+	$(PIP) install $(PIP_FLAGS) -e '.[dev]'
+	@touch $(STAMP)
+
+setup: java $(STAMP)
+
+run: setup
+	$(VENV)/bin/leadlake demo --lakehouse $(LAKEHOUSE)
+
+test: setup
+	$(VENV)/bin/ruff check .
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	  if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+bench: setup
+	$(PY) bench/delta_io.py
+
+clean:
+	rm -rf $(VENV) lakehouse spark-warehouse .pytest_cache

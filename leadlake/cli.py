@@ -1,0 +1,132 @@
+"""The ``leadlake`` command: one sub-command per job, the same code spark-submit runs.
+
+Every job takes ``--lakehouse`` and ``--conf``, logs its progress, and on
+failure prints one line saying what went wrong with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from leadlake import __version__
+from leadlake.config import LAKEHOUSE_ENV, Conf, load_conf
+from leadlake.errors import LeadlakeError, root_cause
+from leadlake.progress import setup_logging
+
+log = logging.getLogger("leadlake.cli")
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job: where its code lives and what it says about itself in ``--help``."""
+
+    name: str
+    target: str
+    help: str
+    needs_spark: bool = True
+
+    def load(self) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[..., int | None]]:
+        module = importlib.import_module(self.target)
+        return module.add_arguments, module.run
+
+
+JOBS: tuple[JobSpec, ...] = (
+    JobSpec("demo", "leadlake.demo_job", "build the demo lakehouse end to end and print what it holds"),
+    JobSpec(
+        "tables",
+        "leadlake.tables_job",
+        "list the lakehouse's Delta tables: version, rows, last commit",
+        needs_spark=False,
+    ),
+)
+
+
+@dataclass
+class JobContext:
+    """What a job's ``run`` gets: the merged conf, and the session once started."""
+
+    conf: Conf
+    spark: Any = None
+
+    @property
+    def lakehouse(self):
+        from leadlake.lakehouse import Lakehouse
+
+        return Lakehouse(self.spark, self.conf)
+
+
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[JobSpec, Callable[..., Any]]]]:
+    parser = argparse.ArgumentParser(
+        prog="leadlake",
+        description="Lead scoring, customer value and customer-needs jobs on a Delta lakehouse.",
+    )
+    parser.add_argument("--version", action="version", version=f"leadlake {__version__}")
+    sub = parser.add_subparsers(dest="job", metavar="JOB", title="jobs")
+    runners: dict[str, tuple[JobSpec, Callable[..., Any]]] = {}
+    for spec in JOBS:
+        p = sub.add_parser(spec.name, help=spec.help, description=spec.help)
+        p.add_argument(
+            "--lakehouse",
+            help=f"lakehouse root (default: conf 'lakehouse', ./lakehouse, or ${LAKEHOUSE_ENV})",
+        )
+        p.add_argument("--conf", help="YAML file merged over conf/default.yaml")
+        p.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING")
+        add_arguments, run = spec.load()
+        add_arguments(p)
+        runners[spec.name] = (spec, run)
+    return parser, runners
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, runners = _parser()
+    args = parser.parse_args(argv)
+    if not args.job:
+        parser.print_help()
+        return 2
+    spec, run = runners[args.job]
+    ctx: JobContext | None = None
+    try:
+        conf = load_conf(args.conf, lakehouse=args.lakehouse)
+        setup_logging(args.log_level or conf.get("logging.level", "INFO"))
+        ctx = JobContext(conf)
+        if spec.needs_spark:
+            from leadlake.session import get_spark
+
+            ctx.spark = get_spark(conf)
+        code = run(ctx, args)
+        return int(code or 0)
+    except LeadlakeError as exc:
+        print(f"leadlake {args.job}: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"leadlake {args.job}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        log.debug("stack trace", exc_info=True)
+        print(
+            f"leadlake {args.job}: failed: {root_cause(exc)} "
+            "(rerun with --log-level DEBUG for the stack trace)",
+            file=sys.stderr,
+        )
+        if logging.getLogger("leadlake").isEnabledFor(logging.DEBUG):
+            traceback.print_exc()
+        return 1
+    finally:
+        if ctx is not None and ctx.spark is not None:
+            ctx.spark.stop()
+
+
+def job_entry(name: str) -> None:
+    """What a ``jobs/<name>.py`` script calls under spark-submit."""
+    sys.exit(main([name, *sys.argv[1:]]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

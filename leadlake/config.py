@@ -1,0 +1,144 @@
+"""Job configuration: YAML defaults in ``conf/``, a user file over them, then env vars.
+
+Configuration lives outside code so that the same job runs on a laptop, a
+spark-submit cluster and Databricks, and so that a user's own CRM fits by
+editing YAML rather than Python.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from leadlake.errors import ConfError
+
+LAKEHOUSE_ENV = "LEADLAKE_LAKEHOUSE"
+CONF_DIR_ENV = "LEADLAKE_CONF_DIR"
+
+
+def conf_dir() -> Path:
+    """The directory with ``default.yaml`` and the Spark profiles.
+
+    A checkout (editable install, spark-submit from the repo) uses the repo's
+    ``conf/``; deployments that install the wheel elsewhere point
+    ``LEADLAKE_CONF_DIR`` at their copy.
+    """
+    env = os.environ.get(CONF_DIR_ENV)
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[1] / "conf")
+    for cand in candidates:
+        if (cand / "default.yaml").is_file():
+            return cand
+    raise ConfError(
+        f"cannot find leadlake's conf/default.yaml (looked in {', '.join(map(str, candidates))}); "
+        f"set {CONF_DIR_ENV} to the conf directory"
+    )
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise ConfError(f"configuration file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfError(f"{path} is not valid YAML{where}") from None
+    except UnicodeDecodeError:
+        raise ConfError(f"{path} is not UTF-8 text") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfError(f"{path} must hold a YAML mapping at the top level")
+    return data
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``over`` into a copy of ``base``; nested mappings merge, everything else replaces."""
+    out = copy.deepcopy(dict(base))
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+@dataclass(frozen=True)
+class Conf:
+    """The merged configuration of one job run."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, dotted: str, default: Any = None) -> Any:
+        """Look up ``a.b.c``; keys that themselves contain dots are tried whole first."""
+        node: Any = self.data
+        parts = dotted.split(".")
+        i = 0
+        while i < len(parts):
+            if not isinstance(node, Mapping):
+                return default
+            for j in range(len(parts), i, -1):
+                key = ".".join(parts[i:j])
+                if key in node:
+                    node = node[key]
+                    i = j
+                    break
+            else:
+                return default
+        return node
+
+    @property
+    def lakehouse(self) -> str:
+        return str(self.data["lakehouse"])
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Conf:
+        return Conf(deep_merge(self.data, overrides))
+
+
+def load_conf(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    lakehouse: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Conf:
+    """Defaults, then the user's file, then ``LEADLAKE_LAKEHOUSE``, then explicit values."""
+    data = _read_yaml(conf_dir() / "default.yaml")
+    if path is not None:
+        data = deep_merge(data, _read_yaml(Path(path)))
+    env_root = os.environ.get(LAKEHOUSE_ENV)
+    if env_root:
+        data["lakehouse"] = env_root
+    if lakehouse:
+        data["lakehouse"] = lakehouse
+    if overrides:
+        data = deep_merge(data, overrides)
+    if not data.get("lakehouse"):
+        raise ConfError("no lakehouse root configured (use --lakehouse or LEADLAKE_LAKEHOUSE)")
+    return Conf(data)
+
+
+def spark_properties(conf: Conf) -> dict[str, str]:
+    """The Spark properties of the configured profile with ``spark.conf`` over them."""
+    profile = conf.get("spark.profile", "local")
+    props: dict[str, Any] = {}
+    if profile:
+        profile_path = conf_dir() / "spark" / f"{profile}.yaml"
+        if not profile_path.is_file():
+            known = sorted(p.stem for p in (conf_dir() / "spark").glob("*.yaml"))
+            raise ConfError(f"unknown Spark profile {profile!r}; known profiles: {', '.join(known)}")
+        props.update(_read_yaml(profile_path))
+    props.update(conf.get("spark.conf", {}) or {})
+    return {str(k): _spark_value(v) for k, v in props.items()}
+
+
+def _spark_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,68 @@
+"""Where a logical table name such as ``bronze.leads`` lives.
+
+Jobs only ever name tables logically. Conf decides whether a name is a
+directory under the lakehouse root (the default, and the only choice without
+a metastore) or a metastore / Unity Catalog table on a cluster.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from leadlake.config import Conf
+from leadlake.errors import ConfError
+
+LAYERS = ("bronze", "silver", "gold")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+_CATALOG_NAME = re.compile(r"^[A-Za-z_`][\w`-]*(\.[A-Za-z_`][\w`-]*){1,2}$")
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A resolved table: ``path`` for path-addressed tables, ``catalog_name`` otherwise."""
+
+    name: str
+    path: str | None = None
+    catalog_name: str | None = None
+
+    def __str__(self) -> str:
+        return self.catalog_name or self.path or self.name
+
+
+def resolve_table(conf: Conf, name: str) -> TableRef:
+    """Resolve ``layer.table`` through conf; reject names and paths that leave the root."""
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ConfError(
+            f"invalid table name {name!r}: use <layer>.<table> with letters, digits and "
+            "underscores, e.g. bronze.leads"
+        )
+    override = (conf.get("tables", {}) or {}).get(name) or {}
+    if not isinstance(override, dict):
+        raise ConfError(f"tables.{name} must be a mapping with 'path' or 'name'")
+    if override.get("name"):
+        return TableRef(name, catalog_name=_check_catalog_name(str(override["name"])))
+    catalog = conf.get("catalog")
+    if catalog and not override.get("path"):
+        return TableRef(name, catalog_name=_check_catalog_name(f"{catalog}.{name}"))
+    root = Path(conf.lakehouse).expanduser().resolve()
+    rel = override.get("path") or name.replace(".", "/")
+    target = (root / rel).resolve()
+    if target == root or not target.is_relative_to(root):
+        raise ConfError(f"table {name} resolves to {target}, outside the lakehouse root {root}")
+    return TableRef(name, path=str(target))
+
+
+def table_path(conf: Conf, name: str) -> str:
+    """The directory of a path-addressed table."""
+    ref = resolve_table(conf, name)
+    if ref.path is None:
+        raise ConfError(f"table {name} is a metastore table ({ref.catalog_name}), not a path")
+    return ref.path
+
+
+def _check_catalog_name(name: str) -> str:
+    if not _CATALOG_NAME.match(name):
+        raise ConfError(f"invalid metastore table name {name!r}")
+    return name

@@ -1,0 +1,329 @@
+"""The lakehouse's Delta tables, by logical name, on either Delta engine.
+
+Jobs call :class:`Lakehouse` and never care which engine is underneath:
+delta-spark where its jar is on the classpath (clusters, Databricks), or
+leadlake's delta-rs data source otherwise (see :mod:`leadlake.delta.source`).
+Both write real Delta tables with the same options.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from pyspark.ml.functions import vector_to_array
+from pyspark.ml.linalg import VectorUDT
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from leadlake.config import Conf
+from leadlake.delta.source import FILE_PATH_COLUMN, open_table
+from leadlake.delta.tables import TableRef, resolve_table, table_path
+from leadlake.errors import (
+    ConcurrentWriteConflict,
+    DeltaError,
+    LeadlakeError,
+    SchemaMismatch,
+    TableNotFound,
+)
+from leadlake.session import delta_engine
+
+__all__ = ["Lakehouse", "TableRef", "resolve_table", "table_path"]
+
+log = logging.getLogger("leadlake.delta")
+
+WRITE_MODES = ("append", "overwrite")
+_OUR_ERRORS = {
+    cls.__name__: cls
+    for cls in (SchemaMismatch, ConcurrentWriteConflict, TableNotFound, DeltaError)
+}
+_ERROR_LINE = re.compile(
+    r"leadlake\.errors\.(" + "|".join(_OUR_ERRORS) + r"): (.+?)(?:\n|$)"
+)
+
+
+class Lakehouse:
+    """The tables of one lakehouse (a root path or a catalog) seen from one SparkSession."""
+
+    def __init__(self, spark: SparkSession, conf: Conf) -> None:
+        self.spark = spark
+        self.conf = conf
+        self.engine = delta_engine(spark)
+
+    def ref(self, name: str | TableRef) -> TableRef:
+        return name if isinstance(name, TableRef) else resolve_table(self.conf, name)
+
+    # ---- metadata ----------------------------------------------------------
+
+    def exists(self, name: str | TableRef) -> bool:
+        ref = self.ref(name)
+        if ref.catalog_name:
+            return self.spark.catalog.tableExists(ref.catalog_name)
+        if self.engine == "delta-spark":
+            from delta.tables import DeltaTable
+
+            return DeltaTable.isDeltaTable(self.spark, ref.path)
+        try:
+            open_table(ref.path)
+            return True
+        except TableNotFound:
+            return False
+
+    def version(self, name: str | TableRef) -> int | None:
+        """Latest committed version, or None when the table does not exist."""
+        history = self.history(name, limit=1)
+        return history[0]["version"] if history else None
+
+    def history(self, name: str | TableRef, limit: int | None = None) -> list[dict[str, Any]]:
+        """Commits, newest first: version, timestamp, operation, and what the writer recorded."""
+        ref = self.ref(name)
+        if not self.exists(ref):
+            return []
+        if self.engine == "delta-spark":
+            table = self._delta_spark_table(ref)
+            rows = table.history(limit) if limit else table.history()
+            return [
+                {"version": r["version"], "timestamp": r["timestamp"], "operation": r["operation"],
+                 "userMetadata": r["userMetadata"]}
+                for r in rows.select("version", "timestamp", "operation", "userMetadata").collect()
+            ]
+        entries = open_table(ref.path).history(limit)
+        return [
+            {"version": h.get("version"), "timestamp": h.get("timestamp"),
+             "operation": h.get("operation"), "userMetadata": h.get("userMetadata")}
+            for h in entries
+        ]
+
+    # ---- read ----------------------------------------------------------------
+
+    def read(
+        self,
+        name: str | TableRef,
+        *,
+        columns: Sequence[str] | None = None,
+        where: str | Any | None = None,
+        version: int | None = None,
+        timestamp: str | None = None,
+    ) -> DataFrame:
+        """A table as a DataFrame; ``columns`` are pruned at the scan, ``where`` skips files."""
+        ref = self.ref(name)
+        if not self.exists(ref):
+            raise TableNotFound(f"table {ref.name} does not exist at {ref}")
+        reader = self.spark.read.format("delta")
+        if version is not None:
+            reader = reader.option("versionAsOf", int(version))
+        if timestamp is not None:
+            reader = reader.option("timestampAsOf", str(timestamp))
+        if columns and self.engine == "delta-rs":
+            reader = reader.option("columns", ",".join(columns))
+        try:
+            df = reader.table(ref.catalog_name) if ref.catalog_name else reader.load(ref.path)
+        except Exception as exc:
+            raise _translate(exc) from None
+        if columns and self.engine != "delta-rs":
+            df = df.select(*columns)
+        if where is not None:
+            df = df.where(where)
+        return df
+
+    # ---- write ---------------------------------------------------------------
+
+    def write(
+        self,
+        df: DataFrame,
+        name: str | TableRef,
+        *,
+        mode: str = "append",
+        partition_by: Sequence[str] | None = None,
+        merge_schema: bool = False,
+        overwrite_schema: bool = False,
+        txn: tuple[str, int] | None = None,
+        user_metadata: str | None = None,
+        extra_options: dict[str, str] | None = None,
+    ) -> None:
+        """Append or overwrite in one Delta commit.
+
+        ``txn=(app_id, version)`` makes the write idempotent: a second write with
+        the same pair, or an older version, commits nothing (Delta's
+        ``txnAppId``/``txnVersion``). Spark ML vectors are stored as
+        ``array<double>``, which every Delta reader understands.
+        """
+        if mode not in WRITE_MODES:
+            raise DeltaError(f"write mode must be one of {', '.join(WRITE_MODES)}, not {mode!r}")
+        ref = self.ref(name)
+        df = _vectors_as_arrays(df)
+        writer = df.write.format("delta").mode(mode)
+        options: dict[str, str] = {
+            "targetFileRows": str(self.conf.get("delta.target_file_rows", 1_000_000)),
+            "maxCommitRetries": str(self.conf.get("delta.max_commit_retries", 10)),
+        }
+        if merge_schema:
+            options["mergeSchema"] = "true"
+        if overwrite_schema:
+            options["overwriteSchema"] = "true"
+        if txn is not None:
+            options["txnAppId"], options["txnVersion"] = str(txn[0]), str(int(txn[1]))
+        if user_metadata:
+            options["userMetadata"] = user_metadata
+        options.update(extra_options or {})
+        if partition_by:
+            if self.engine == "delta-spark":
+                writer = writer.partitionBy(*partition_by)
+            else:
+                options["partitionBy"] = ",".join(partition_by)
+        if self.engine == "delta-spark":
+            for key in ("targetFileRows", "maxCommitRetries"):
+                options.pop(key)
+        writer = writer.options(**options)
+        try:
+            if ref.catalog_name:
+                writer.saveAsTable(ref.catalog_name)
+            else:
+                writer.save(ref.path)
+        except Exception as exc:
+            raise _translate(exc) from None
+
+    def upsert(self, df: DataFrame, name: str | TableRef, keys: Sequence[str]) -> None:
+        """MERGE ``df`` into the table on ``keys``: update matches, insert the rest.
+
+        Source keys must be unique and non-null, otherwise a key could end up
+        twice in the table; that is refused with the offending count.
+        """
+        keys = list(keys)
+        if not keys:
+            raise DeltaError("upsert needs at least one key column")
+        missing = [k for k in keys if k not in df.columns]
+        if missing:
+            raise DeltaError(f"upsert keys not in the data: {', '.join(missing)}")
+        ref = self.ref(name)
+        source = _vectors_as_arrays(df).persist()
+        try:
+            _check_unique_keys(source, keys, ref.name)
+            if not self.exists(ref):
+                self.write(source, ref, mode="append")
+            elif self.engine == "delta-spark":
+                self._merge_delta_spark(source, ref, keys)
+            else:
+                self._merge_delta_rs(source, ref, keys)
+        finally:
+            source.unpersist()
+
+    def _delta_spark_table(self, ref: TableRef):
+        from delta.tables import DeltaTable
+
+        if ref.catalog_name:
+            return DeltaTable.forName(self.spark, ref.catalog_name)
+        return DeltaTable.forPath(self.spark, ref.path)
+
+    def _merge_delta_spark(self, source: DataFrame, ref: TableRef, keys: list[str]) -> None:
+        cond = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
+        try:
+            (
+                self._delta_spark_table(ref).alias("t")
+                .merge(source.alias("s"), cond)
+                .whenMatchedUpdateAll()
+                .whenNotMatchedInsertAll()
+                .execute()
+            )
+        except Exception as exc:
+            raise _translate(exc) from None
+
+    def _merge_delta_rs(self, source: DataFrame, ref: TableRef, keys: list[str]) -> None:
+        """Copy-on-write MERGE, distributed like delta-spark's.
+
+        Find the files holding a source key (semi join), rewrite them without
+        those keys plus all source rows, and commit removes and adds in one
+        transaction pinned to the version read. If another writer commits in
+        between, the commit is refused and the whole MERGE is re-planned.
+        """
+        retries = int(self.conf.get("delta.merge_retries", 3))
+        table_cols = self.read(ref).columns
+        extra = [c for c in source.columns if c not in table_cols]
+        if extra:
+            raise SchemaMismatch(f"upsert source has columns not in {ref.name}: {', '.join(extra)}")
+        absent = [c for c in table_cols if c not in source.columns]
+        if absent:
+            raise SchemaMismatch(
+                f"upsert source lacks columns of {ref.name}: {', '.join(absent)} "
+                "(a MERGE updates whole rows)"
+            )
+        aligned = source.select(*table_cols)
+        for attempt in range(retries + 1):
+            read_version = open_table(ref.path).version()
+            target = (
+                self.spark.read.format("delta")
+                .option("versionAsOf", read_version)
+                .option("withFilePath", "true")
+                .load(ref.path)
+            )
+            touched = [
+                r[0]
+                for r in target.join(aligned.select(*keys), keys, "left_semi")
+                .select(FILE_PATH_COLUMN).distinct().collect()
+            ]
+            out = aligned
+            if touched:
+                kept = (
+                    self.spark.read.format("delta")
+                    .option("versionAsOf", read_version)
+                    .option("files", json.dumps(touched))
+                    .load(ref.path)
+                    .join(aligned.select(*keys), keys, "left_anti")
+                    .select(*table_cols)
+                )
+                out = aligned.unionByName(kept)
+            try:
+                self.write(
+                    out, ref, mode="append",
+                    extra_options={"removeFiles": json.dumps(touched),
+                                   "readVersion": str(read_version)},
+                )
+                log.info("upsert %s: rewrote %d files at version %d", ref.name, len(touched),
+                         read_version)
+                return
+            except ConcurrentWriteConflict:
+                if attempt == retries:
+                    raise
+                log.warning("upsert %s: concurrent commit, re-planning (attempt %d)", ref.name,
+                            attempt + 2)
+
+
+def _check_unique_keys(df: DataFrame, keys: list[str], table: str) -> None:
+    null_key = F.lit(False)
+    for k in keys:
+        null_key = null_key | F.col(k).isNull()
+    stats = (
+        df.groupBy(*keys).count()
+        .agg(
+            F.sum(F.when(F.col("count") > 1, F.col("count") - 1).otherwise(0)).alias("dups"),
+        )
+        .collect()[0]
+    )
+    nulls = df.where(null_key).count()
+    if nulls:
+        raise DeltaError(f"upsert into {table}: {nulls} source rows have a null key ({', '.join(keys)})")
+    if stats["dups"]:
+        raise DeltaError(
+            f"upsert into {table}: {stats['dups']} source rows repeat a key ({', '.join(keys)}); "
+            "deduplicate the source first"
+        )
+
+
+def _vectors_as_arrays(df: DataFrame) -> DataFrame:
+    vec = [f.name for f in df.schema.fields if isinstance(f.dataType, VectorUDT)]
+    if not vec:
+        return df
+    return df.select(*[vector_to_array(F.col(c)).alias(c) if c in vec else F.col(c) for c in df.columns])
+
+
+def _translate(exc: Exception) -> Exception:
+    """Turn a Spark-wrapped failure of our data source back into the leadlake error it was."""
+    if isinstance(exc, LeadlakeError):
+        return exc
+    match = _ERROR_LINE.search(str(exc))
+    if match:
+        return _OUR_ERRORS[match.group(1)](match.group(2).strip())
+    return exc

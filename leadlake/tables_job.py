@@ -1,0 +1,72 @@
+"""``leadlake tables``: what the lakehouse holds, table by table."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from leadlake.delta.source import open_table
+from leadlake.delta.tables import LAYERS
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    name: str
+    version: int
+    rows: int
+    files: int
+    last_operation: str
+    last_commit: str
+
+
+def summarize_lakehouse(root: str) -> list[TableSummary]:
+    """Every Delta table under ``<root>/<layer>/``, read from the Delta log alone (no scan)."""
+    out: list[TableSummary] = []
+    base = Path(root)
+    for layer in LAYERS:
+        layer_dir = base / layer
+        if not layer_dir.is_dir():
+            continue
+        for table_dir in sorted(p for p in layer_dir.iterdir() if (p / "_delta_log").is_dir()):
+            table = open_table(str(table_dir))
+            actions = pa.table(table.get_add_actions(flatten=True))
+            rows = pc.sum(actions["num_records"]).as_py() if actions.num_rows else 0
+            last = table.history(1)[0]
+            when = dt.datetime.fromtimestamp(last["timestamp"] / 1000, dt.timezone.utc)
+            out.append(
+                TableSummary(
+                    name=f"{layer}.{table_dir.name}",
+                    version=table.version(),
+                    rows=int(rows or 0),
+                    files=actions.num_rows,
+                    last_operation=str(last.get("operation")),
+                    last_commit=when.strftime("%Y-%m-%d %H:%M:%S UTC"),
+                )
+            )
+    return out
+
+
+def format_summaries(rows: list[TableSummary]) -> str:
+    if not rows:
+        return "(no tables)"
+    header = f"{'table':<28} {'version':>7} {'rows':>12} {'files':>6}  last commit"
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        lines.append(
+            f"{r.name:<28} {r.version:>7} {r.rows:>12,} {r.files:>6}  {r.last_commit} {r.last_operation}"
+        )
+    return "\n".join(lines)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """No options beyond --lakehouse/--conf."""
+
+
+def run(ctx, args: argparse.Namespace) -> int:
+    print(format_summaries(summarize_lakehouse(str(Path(ctx.conf.lakehouse).resolve()))))
+    return 0

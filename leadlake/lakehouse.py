@@ -29,7 +29,7 @@ from leadlake.errors import (
     SchemaMismatch,
     TableNotFound,
 )
-from leadlake.session import delta_engine
+from leadlake.session import activate, delta_engine
 
 __all__ = ["Lakehouse", "TableRef", "resolve_table", "table_path"]
 
@@ -112,6 +112,7 @@ class Lakehouse:
         ref = self.ref(name)
         if not self.exists(ref):
             raise TableNotFound(f"table {ref.name} does not exist at {ref}")
+        activate(self.spark)
         reader = self.spark.read.format("delta")
         if version is not None:
             reader = reader.option("versionAsOf", int(version))
@@ -154,6 +155,7 @@ class Lakehouse:
         if mode not in WRITE_MODES:
             raise DeltaError(f"write mode must be one of {', '.join(WRITE_MODES)}, not {mode!r}")
         ref = self.ref(name)
+        activate(self.spark)
         df = _vectors_as_arrays(df)
         writer = df.write.format("delta").mode(mode)
         options: dict[str, str] = {
@@ -199,6 +201,7 @@ class Lakehouse:
         if missing:
             raise DeltaError(f"upsert keys not in the data: {', '.join(missing)}")
         ref = self.ref(name)
+        activate(self.spark)
         source = _vectors_as_arrays(df).persist()
         try:
             _check_unique_keys(source, keys, ref.name)

@@ -72,6 +72,19 @@ def delta_engine(spark: SparkSession) -> str:
     return engine
 
 
+def activate(spark: SparkSession) -> None:
+    """Make ``spark`` the JVM's active session on the calling thread.
+
+    Py4J serves each Python thread on its own JVM thread, which starts with no
+    active session; Spark then cannot find Python data sources registered on
+    ours (DATA_SOURCE_NOT_FOUND for ``delta`` in a worker thread).
+    """
+    jvm = getattr(spark, "_jvm", None)
+    jsession = getattr(spark, "_jsparkSession", None)
+    if jvm is not None and jsession is not None:
+        jvm.org.apache.spark.sql.SparkSession.setActiveSession(jsession)
+
+
 def _start_session(conf: Conf, props: dict[str, str], engine_pref: str) -> SparkSession:
     under_launcher = "PYSPARK_GATEWAY_PORT" in os.environ
     if not under_launcher:

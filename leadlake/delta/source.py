@@ -473,15 +473,16 @@ class _TaskFiles:
             [batch.column(batch.schema.get_field_index(f.name)) for f in self.data_fields],
             schema=self.file_schema,
         )
-        entry = self.open.get(key)
-        if entry is None:
-            entry = self._new_file(key)
-        writer, sink, rel, rows = entry
-        writer.write_batch(data)
-        rows += data.num_rows
-        self.open[key] = (writer, sink, rel, rows)
-        if rows >= self.target_rows:
-            self._finish(key)
+        offset = 0
+        while offset < data.num_rows:
+            entry = self.open.get(key) or self._new_file(key)
+            writer, sink, rel, rows = entry
+            take = min(self.target_rows - rows, data.num_rows - offset)
+            writer.write_batch(data.slice(offset, take))
+            offset += take
+            self.open[key] = (writer, sink, rel, rows + take)
+            if rows + take >= self.target_rows:
+                self._finish(key)
 
     def _new_file(self, key: tuple) -> tuple[pq.ParquetWriter, Any, str, int]:
         dirs = [

@@ -1,0 +1,45 @@
+"""One local SparkSession for the whole suite, as the session factory builds it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+os.environ.pop("LEADLAKE_LAKEHOUSE", None)
+
+from leadlake.config import Conf, load_conf
+from leadlake.lakehouse import Lakehouse
+
+TEST_SPARK = {
+    "spark": {
+        "master": "local[2]",
+        "conf": {"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "2g"},
+    }
+}
+
+
+def make_conf(root: Path, **overrides) -> Conf:
+    return load_conf(lakehouse=str(root), overrides={**TEST_SPARK, **overrides})
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    from leadlake.session import get_spark
+
+    session = get_spark(make_conf(tmp_path_factory.mktemp("session-lakehouse")))
+    yield session
+    session.stop()
+
+
+@pytest.fixture
+def conf(tmp_path) -> Conf:
+    return make_conf(tmp_path / "lakehouse")
+
+
+@pytest.fixture
+def lakehouse(spark, conf) -> Lakehouse:
+    return Lakehouse(spark, conf)

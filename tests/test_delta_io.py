@@ -236,7 +236,9 @@ def test_txn_app_id_makes_a_write_idempotent(spark, lakehouse):
 
 
 def _leads(spark, ids, score):
-    return spark.createDataFrame([(f"L{i}", score, f"co{i}") for i in ids], "lead_id string, score int, company string")
+    return spark.createDataFrame(
+        [(f"L{i}", score, f"co{i}") for i in ids], "lead_id string, score int, company string"
+    )
 
 
 def test_upsert_inserts_updates_and_never_duplicates(spark, lakehouse):
@@ -379,7 +381,7 @@ def test_stale_commit_is_refused_not_corrupting(spark, lakehouse):
 def test_missing_table_is_a_clear_error(lakehouse):
     from leadlake.errors import TableNotFound
 
-    with pytest.raises(TableNotFound, match="bronze.nothing does not exist"):
+    with pytest.raises(TableNotFound, match=r"bronze\.nothing does not exist"):
         lakehouse.read("bronze.nothing")
     assert lakehouse.version("bronze.nothing") is None
     assert not lakehouse.exists("bronze.nothing")
@@ -388,7 +390,7 @@ def test_missing_table_is_a_clear_error(lakehouse):
 def test_forcing_delta_spark_without_the_jar_is_one_clear_error(spark, tmp_path):
     if delta_engine(spark) == "delta-spark":
         pytest.skip("the Delta jar is on this classpath")
-    with pytest.raises(EnvironmentProblem, match="io.delta classes are not on the classpath"):
+    with pytest.raises(EnvironmentProblem, match=r"io\.delta classes are not on the classpath"):
         get_spark(make_conf(tmp_path, delta={"engine": "delta-spark"}))
 
 

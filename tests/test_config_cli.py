@@ -1,0 +1,121 @@
+"""Configuration, the session factory's checks, and the CLI's contract with its users."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from leadlake.config import deep_merge, load_conf, spark_properties
+from leadlake.errors import ConfError, EnvironmentProblem, root_cause
+from leadlake.session import require_java
+
+LEADLAKE = [sys.executable, "-m", "leadlake.cli"]
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([*LEADLAKE, *args], capture_output=True, text=True, env=full_env,
+                          cwd=cwd, timeout=300)
+
+
+def test_user_conf_merges_over_defaults(tmp_path, monkeypatch):
+    monkeypatch.delenv("LEADLAKE_LAKEHOUSE", raising=False)
+    user = tmp_path / "my.yaml"
+    user.write_text("delta:\n  merge_retries: 9\nspark:\n  conf:\n    spark.sql.shuffle.partitions: 3\n")
+    conf = load_conf(user)
+    assert conf.get("delta.merge_retries") == 9
+    assert conf.get("delta.engine") == "auto"
+    assert conf.lakehouse == "./lakehouse"
+    props = spark_properties(conf)
+    assert props["spark.sql.shuffle.partitions"] == "3"
+    assert props["spark.sql.session.timeZone"] == "UTC"
+
+
+def test_lakehouse_from_env_then_flag(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEADLAKE_LAKEHOUSE", "/data/env-lake")
+    assert load_conf().lakehouse == "/data/env-lake"
+    assert load_conf(lakehouse="/data/flag-lake").lakehouse == "/data/flag-lake"
+
+
+def test_dotted_keys_and_deep_merge():
+    merged = deep_merge({"a": {"b": 1, "c": 2}, "x": [1]}, {"a": {"b": 5}, "x": [2]})
+    assert merged == {"a": {"b": 5, "c": 2}, "x": [2]}
+    conf = load_conf(overrides={"spark": {"conf": {"spark.sql.shuffle.partitions": "2"}}})
+    assert conf.get("spark.conf.spark.sql.shuffle.partitions") == "2"
+
+
+def test_bad_conf_files_are_clear_errors(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("spark: [unclosed\n")
+    with pytest.raises(ConfError, match="not valid YAML at line"):
+        load_conf(bad)
+    with pytest.raises(ConfError, match="not found"):
+        load_conf(tmp_path / "missing.yaml")
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- a\n- b\n")
+    with pytest.raises(ConfError, match="mapping"):
+        load_conf(listy)
+    with pytest.raises(ConfError, match="unknown Spark profile 'gpu'"):
+        spark_properties(load_conf(overrides={"spark": {"profile": "gpu"}}))
+
+
+def test_every_spark_profile_loads():
+    for profile in ("local", "cluster", "gpu-rapids", "databricks"):
+        props = spark_properties(load_conf(overrides={"spark": {"profile": profile}}))
+        assert props["spark.sql.session.timeZone"] == "UTC"
+    gpu = spark_properties(load_conf(overrides={"spark": {"profile": "gpu-rapids"}}))
+    assert gpu["spark.plugins"] == "com.nvidia.spark.SQLPlugin"
+    assert gpu["spark.task.resource.gpu.amount"] == "0.25"
+
+
+def test_missing_java_is_one_clear_line(tmp_path, monkeypatch):
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
+    with pytest.raises(EnvironmentProblem, match=r"Java 17\+ is required"):
+        require_java()
+    proc = run_cli("demo", "--lakehouse", str(tmp_path / "lh"),
+                   env={"JAVA_HOME": str(tmp_path / "no-jdk")})
+    assert proc.returncode == 3
+    assert proc.stderr.strip().splitlines() == [
+        "leadlake demo: Java 17+ is required by Spark but was not found: install it "
+        "(apt-get install openjdk-17-jre-headless) or set JAVA_HOME"
+    ]
+
+
+def test_help_lists_the_jobs():
+    proc = run_cli("--help")
+    assert proc.returncode == 0
+    for job in ("demo", "tables"):
+        assert f"    {job} " in proc.stdout
+    sub = run_cli("demo", "--help")
+    assert "--lakehouse" in sub.stdout and "--conf" in sub.stdout
+
+
+def test_bad_conf_on_the_command_line_exits_non_zero_with_one_line(tmp_path):
+    proc = run_cli("tables", "--conf", str(tmp_path / "nope.yaml"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == f"leadlake tables: configuration file not found: {tmp_path / 'nope.yaml'}"
+    assert "Traceback" not in proc.stderr
+
+
+def test_root_cause_digs_the_python_error_out_of_a_spark_error():
+    wrapped = RuntimeError(
+        "An exception was thrown from the Python worker:\nTraceback (most recent call last):\n"
+        '  File "x.py", line 1, in f\nValueError: amount must be positive\n SQLSTATE: 38000'
+    )
+    assert root_cause(wrapped) == "ValueError: amount must be positive"
+    assert root_cause(KeyError("k")) == "KeyError: 'k'"
+
+
+def test_tables_job_lists_what_the_demo_wrote(spark, lakehouse, tmp_path):
+    lakehouse.write(spark.range(42), "bronze.leads", mode="overwrite")
+    lakehouse.write(spark.range(7), "gold.lead_scores", mode="overwrite")
+    lakehouse.write(spark.range(3), "gold.lead_scores", mode="append")
+    proc = run_cli("tables", "--lakehouse", lakehouse.conf.lakehouse)
+    assert proc.returncode == 0, proc.stderr
+    lines = {line.split()[0]: line.split() for line in proc.stdout.splitlines()[2:]}
+    assert lines["bronze.leads"][1:3] == ["0", "42"]
+    assert lines["gold.lead_scores"][1:3] == ["1", "10"]

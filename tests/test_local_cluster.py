@@ -1,0 +1,89 @@
+"""A real cluster: standalone master + two workers on 127.0.0.1, jobs via spark-submit.
+
+Executors run in their own JVMs and Python workers, so this catches what
+local mode hides: pickling of the data source, leadlake shipped with
+--py-files, paths that only exist on the driver.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+
+REPO = Path(__file__).resolve().parents[1]
+CLUSTER = REPO / "infra" / "local-cluster" / "cluster.sh"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    if os.environ.get("LEADLAKE_SKIP_CLUSTER_TESTS") == "1":
+        pytest.skip("LEADLAKE_SKIP_CLUSTER_TESTS=1")
+    run_dir = tmp_path_factory.mktemp("cluster")
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "CLUSTER_DIR": str(run_dir),
+        "MASTER_PORT": str(_free_port()),
+        "MASTER_UI_PORT": str(_free_port()),
+    }
+    start = subprocess.run([str(CLUSTER), "start", "2", "1", "1g"], env=env, capture_output=True,
+                           text=True, timeout=180)
+    try:
+        assert start.returncode == 0, start.stdout + start.stderr
+        yield env, run_dir
+    finally:
+        subprocess.run([str(CLUSTER), "stop"], env=env, capture_output=True, timeout=60)
+
+
+@pytest.mark.cluster
+def test_demo_job_writes_and_reads_delta_on_a_standalone_cluster(cluster, tmp_path):
+    env, run_dir = cluster
+    lakehouse = tmp_path / "lakehouse"
+    proc = subprocess.run(
+        [str(CLUSTER), "submit", "demo", "--lakehouse", str(lakehouse), "--leads", "3000"],
+        env=env, capture_output=True, text=True, timeout=400,
+    )
+    out = proc.stdout + proc.stderr  # spark-submit merges the Python driver's stderr into stdout
+    assert proc.returncode == 0, out[-4000:]
+    assert "Delta engine delta-rs" in out
+    assert "master spark://127.0.0.1:" in out
+
+    table = DeltaTable(str(lakehouse / "bronze" / "leads"))
+    data = pa.table(table.to_pyarrow_dataset().to_table())
+    assert data.num_rows == 3000
+    assert len(set(data["lead_id"].to_pylist())) == 3000
+    assert table.version() == 1
+    assert [h["operation"] for h in table.history()] == ["WRITE", "CREATE TABLE"]
+
+    executor_dirs = sorted(run_dir.glob("work-*/app-*/*"))
+    workers_used = {p.parents[1].name for p in executor_dirs}
+    assert workers_used == {"work-1", "work-2"}, executor_dirs
+    assert "bronze.leads" in proc.stdout and "3,000" in proc.stdout
+
+
+@pytest.mark.cluster
+def test_a_failing_job_exits_non_zero_with_one_line(cluster, tmp_path):
+    env, _ = cluster
+    bad_conf = tmp_path / "bad.yaml"
+    bad_conf.write_text("delta:\n  engine: turbo\n")
+    proc = subprocess.run(
+        [str(CLUSTER), "submit", "demo", "--lakehouse", str(tmp_path / "lh")],
+        env={**env, "LEADLAKE_CONF": str(bad_conf)}, capture_output=True, text=True, timeout=300,
+    )
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2
+    assert "leadlake demo: delta.engine must be one of auto, delta-spark, delta-rs, not 'turbo'" in out
+    assert "Traceback" not in out

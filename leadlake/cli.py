@@ -92,13 +92,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     spec, run = runners[args.job]
     ctx: JobContext | None = None
+    owns_session = False
     try:
         conf = load_conf(args.conf, lakehouse=args.lakehouse)
         setup_logging(args.log_level or conf.get("logging.level", "INFO"))
         ctx = JobContext(conf)
         if spec.needs_spark:
+            from pyspark.sql import SparkSession
+
             from leadlake.session import get_spark
 
+            owns_session = SparkSession.getActiveSession() is None
             ctx.spark = get_spark(conf)
         code = run(ctx, args)
         return int(code or 0)
@@ -119,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         return 1
     finally:
-        if ctx is not None and ctx.spark is not None:
+        # A notebook's session outlives the job; only a session we started is ours to stop.
+        if owns_session and ctx is not None and ctx.spark is not None:
             ctx.spark.stop()
 
 

@@ -79,7 +79,7 @@ case "${1:-}" in
       --conf spark.ui.enabled=false \
       --driver-java-options "-Dlog4j2.configurationFile=$repo/conf/log4j2.properties" \
       --py-files "$CLUSTER_DIR/dist/leadlake.zip" \
-      "$repo/jobs/$job.py" --conf "${LEADLAKE_CONF:-$here/cluster-job.yaml}" "$@"
+      "$repo/jobs/$job.py" --conf "${LEADLAKE_CONF:-$repo/conf/cluster.yaml}" "$@"
     ;;
   status)
     master_json || die "no master answering on port $MASTER_UI_PORT"

@@ -295,19 +295,22 @@ class Lakehouse:
 
 
 def _check_unique_keys(df: DataFrame, keys: list[str], table: str) -> None:
+    """One pass over the source: rows with a null key and rows repeating a key."""
     null_key = F.lit(False)
     for k in keys:
         null_key = null_key | F.col(k).isNull()
     stats = (
         df.groupBy(*keys).count()
         .agg(
-            F.sum(F.when(F.col("count") > 1, F.col("count") - 1).otherwise(0)).alias("dups"),
+            F.sum(F.when(null_key, F.col("count")).otherwise(0)).alias("nulls"),
+            F.sum(F.when(~null_key & (F.col("count") > 1), F.col("count") - 1).otherwise(0)).alias("dups"),
         )
-        .collect()[0]
+        .first()
     )
-    nulls = df.where(null_key).count()
-    if nulls:
-        raise DeltaError(f"upsert into {table}: {nulls} source rows have a null key ({', '.join(keys)})")
+    if stats["nulls"]:
+        raise DeltaError(
+            f"upsert into {table}: {stats['nulls']} source rows have a null key ({', '.join(keys)})"
+        )
     if stats["dups"]:
         raise DeltaError(
             f"upsert into {table}: {stats['dups']} source rows repeat a key ({', '.join(keys)}); "

@@ -38,10 +38,12 @@ class JobSpec:
 
 
 JOBS: tuple[JobSpec, ...] = (
-    JobSpec("demo", "leadlake.demo_job", "build the demo lakehouse end to end and print what it holds"),
+    JobSpec("demo", "leadlake.jobs.demo", "build the demo lakehouse end to end and print what it holds"),
+    JobSpec("demo-data", "leadlake.jobs.demo_data", "generate the demo CRM (bronze tables) at any scale"),
+    JobSpec("ingest", "leadlake.jobs.ingest", "validate a CRM export and load it into a bronze table"),
     JobSpec(
         "tables",
-        "leadlake.tables_job",
+        "leadlake.jobs.tables",
         "list the lakehouse's Delta tables: version, rows, last commit",
         needs_spark=False,
     ),

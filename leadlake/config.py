@@ -41,7 +41,7 @@ def conf_dir() -> Path:
     )
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfError(f"configuration file not found: {path}")
     try:
@@ -109,9 +109,9 @@ def load_conf(
     overrides: Mapping[str, Any] | None = None,
 ) -> Conf:
     """Defaults, then the user's file, then ``LEADLAKE_LAKEHOUSE``, then explicit values."""
-    data = _read_yaml(conf_dir() / "default.yaml")
+    data = read_yaml(conf_dir() / "default.yaml")
     if path is not None:
-        data = deep_merge(data, _read_yaml(Path(path)))
+        data = deep_merge(data, read_yaml(Path(path)))
     env_root = os.environ.get(LAKEHOUSE_ENV)
     if env_root:
         data["lakehouse"] = env_root
@@ -133,7 +133,7 @@ def spark_properties(conf: Conf) -> dict[str, str]:
         if not profile_path.is_file():
             known = sorted(p.stem for p in (conf_dir() / "spark").glob("*.yaml"))
             raise ConfError(f"unknown Spark profile {profile!r}; known profiles: {', '.join(known)}")
-        props.update(_read_yaml(profile_path))
+        props.update(read_yaml(profile_path))
     props.update(conf.get("spark.conf", {}) or {})
     return {str(k): _spark_value(v) for k, v in props.items()}
 

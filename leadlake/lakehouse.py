@@ -77,6 +77,20 @@ class Lakehouse:
         history = self.history(name, limit=1)
         return history[0]["version"] if history else None
 
+    def row_count(self, name: str | TableRef) -> int:
+        """Rows in the latest version, from the Delta log's statistics when it has them."""
+        ref = self.ref(name)
+        if ref.path and self.exists(ref):
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            actions = pa.table(open_table(ref.path).get_add_actions(flatten=True))
+            if actions.num_rows == 0:
+                return 0
+            if "num_records" in actions.column_names and actions["num_records"].null_count == 0:
+                return int(pc.sum(actions["num_records"]).as_py())
+        return self.read(ref).count()
+
     def history(self, name: str | TableRef, limit: int | None = None) -> list[dict[str, Any]]:
         """Commits, newest first: version, timestamp, operation, and what the writer recorded."""
         ref = self.ref(name)
@@ -188,11 +202,16 @@ class Lakehouse:
         except Exception as exc:
             raise _translate(exc) from None
 
-    def upsert(self, df: DataFrame, name: str | TableRef, keys: Sequence[str]) -> None:
+    def upsert(
+        self, df: DataFrame, name: str | TableRef, keys: Sequence[str], *, merge_schema: bool = False
+    ) -> None:
         """MERGE ``df`` into the table on ``keys``: update matches, insert the rest.
 
         Source keys must be unique and non-null, otherwise a key could end up
-        twice in the table; that is refused with the offending count.
+        twice in the table; that is refused with the offending count. With
+        ``merge_schema`` the source may bring new columns (added to the table)
+        and may lack some of the table's (matched rows keep their values,
+        inserted rows get nulls), as exports of a CRM drift over time.
         """
         keys = list(keys)
         if not keys:
@@ -202,17 +221,32 @@ class Lakehouse:
             raise DeltaError(f"upsert keys not in the data: {', '.join(missing)}")
         ref = self.ref(name)
         activate(self.spark)
-        source = _vectors_as_arrays(df).persist()
+        persisted = _vectors_as_arrays(df).persist()
+        source = persisted
         try:
             _check_unique_keys(source, keys, ref.name)
             if not self.exists(ref):
                 self.write(source, ref, mode="append")
-            elif self.engine == "delta-spark":
+                return
+            if merge_schema:
+                source = self._align_for_merge(source, ref, keys)
+            if self.engine == "delta-spark":
                 self._merge_delta_spark(source, ref, keys)
             else:
                 self._merge_delta_rs(source, ref, keys)
         finally:
-            source.unpersist()
+            persisted.unpersist()
+
+    def _align_for_merge(self, source: DataFrame, ref: TableRef, keys: list[str]) -> DataFrame:
+        table_cols = self.read(ref).columns
+        new = [c for c in source.columns if c not in table_cols]
+        if new:
+            self.write(source.limit(0), ref, mode="append", merge_schema=True)
+        absent = [c for c in table_cols if c not in source.columns]
+        if absent:
+            current = self.read(ref, columns=[*keys, *absent])
+            source = source.join(current, keys, "left")
+        return source
 
     def _delta_spark_table(self, ref: TableRef):
         from delta.tables import DeltaTable

@@ -13,8 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 
 def test_every_job_has_a_spark_submit_entry_point():
     for spec in JOBS:
-        script = REPO / "jobs" / f"{spec.name}.py"
-        assert script.is_file(), f"jobs/{spec.name}.py missing"
+        script = REPO / "jobs" / f"{spec.name.replace('-', '_')}.py"
+        assert script.is_file(), f"{script} missing"
         assert f'job_entry("{spec.name}")' in script.read_text()
 
 

@@ -66,6 +66,7 @@ case "${1:-}" in
     ;;
   submit)
     shift; job="${1:-}"; [ -n "$job" ] || die "usage: submit JOB [args...]"; shift
+    job="${job//-/_}"
     [ -f "$repo/jobs/$job.py" ] || die "no such job: jobs/$job.py"
     mkdir -p "$CLUSTER_DIR/dist"
     (cd "$repo" && rm -f "$CLUSTER_DIR/dist/leadlake.zip" && \

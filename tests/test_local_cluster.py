@@ -61,12 +61,16 @@ def test_demo_job_writes_and_reads_delta_on_a_standalone_cluster(cluster, tmp_pa
     assert "Delta engine delta-rs" in out
     assert "master spark://127.0.0.1:" in out
 
-    table = DeltaTable(str(lakehouse / "bronze" / "leads"))
-    data = pa.table(table.to_pyarrow_dataset().to_table())
-    assert data.num_rows == 3000
-    assert len(set(data["lead_id"].to_pylist())) == 3000
-    assert table.version() == 1
-    assert [h["operation"] for h in table.history()] == ["WRITE", "CREATE TABLE"]
+    def rows(table: str) -> pa.Table:
+        return pa.table(DeltaTable(str(lakehouse / table)).to_pyarrow_dataset().to_table())
+
+    leads = rows("bronze/leads")
+    assert leads.num_rows == 3000
+    assert len(set(leads["lead_id"].to_pylist())) == 3000
+    assert rows("bronze/interactions").num_rows > 3000
+    won = sum(o == "won" for o in rows("bronze/conversions")["outcome"].to_pylist())
+    assert rows("bronze/customers").num_rows == won > 0
+    assert DeltaTable(str(lakehouse / "bronze" / "leads")).version() == 0
 
     executor_dirs = sorted(run_dir.glob("work-*/app-*/*"))
     workers_used = {p.parents[1].name for p in executor_dirs}

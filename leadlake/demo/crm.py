@@ -268,11 +268,6 @@ def _budget_band(rng: random.Random, size: int, intent: str) -> str:
     return "<10k" if score < 1.8 else "10k-50k" if score < 2.8 else "50k+"
 
 
-def _context(rng: random.Random, row, company: str, country: str, industry: str) -> dict[str, str]:
-    return {"company": company, "country": country, "industry": industry, "size": str(int(row.size)),
-            "title": rng.choice(TITLES[row.seniority])}
-
-
 def _lead_basics(row, spec: DemoSpec) -> tuple[random.Random, str, str, str]:
     rng = random.Random(row_seed(spec.seed, int(row.n), "lead"))
     industry = rng.choices(list(INDUSTRIES), weights=list(INDUSTRIES.values()))[0]
@@ -281,26 +276,46 @@ def _lead_basics(row, spec: DemoSpec) -> tuple[random.Random, str, str, str]:
     return rng, industry, country, company
 
 
+@dataclass(frozen=True)
+class Identity:
+    """Who a lead is, as the CRM and their own messages show it."""
+
+    industry: str
+    country: str
+    company: str
+    first_name: str
+    email: str
+    job_title: str
+    phone: str | None
+
+
+def _identity(row, spec: DemoSpec) -> tuple[random.Random, Identity]:
+    rng, industry, country, company = _lead_basics(row, spec)
+    junk = bool(row.junk)
+    first, email = _person(rng, company, row.email_kind, junk)
+    title = _title(rng, row.seniority, junk)
+    return rng, Identity(industry, country, company, first, email, title, _phone(rng, country, junk))
+
+
 def gen_leads(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
     for batch in batches:
         tr = lead_traits(batch["id"].to_numpy(), spec)
         rows = []
         for row in tr.itertuples(index=False):
-            rng, industry, country, company = _lead_basics(row, spec)
-            first, email = _person(rng, company, row.email_kind, bool(row.junk))
+            rng, who = _identity(row, spec)
             rows.append({
                 "lead_id": lead_id(row.n),
                 "created_at": row.created,
                 "source": row.source,
-                "company": company,
-                "industry": industry,
+                "company": who.company,
+                "industry": who.industry,
                 "company_size": int(row.size),
-                "country": country,
-                "job_title": _title(rng, row.seniority, bool(row.junk)),
-                "first_name": first,
-                "email": email,
-                "phone": _phone(rng, country, bool(row.junk)),
-                "crm_territory": TERRITORIES[country],
+                "country": who.country,
+                "job_title": who.job_title,
+                "first_name": who.first_name,
+                "email": who.email,
+                "phone": who.phone,
+                "crm_territory": TERRITORIES[who.country],
                 "crm_owner": rng.choice(OWNERS),
                 "crm_budget_band": _budget_band(rng, int(row.size), row.intent),
             })
@@ -315,8 +330,10 @@ def gen_interactions(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterato
         tr = lead_traits(batch["id"].to_numpy(), spec)
         rows = []
         for row in tr.itertuples(index=False):
-            rng, industry, country, company = _lead_basics(row, spec)
-            ctx = _context(rng, row, company, country, industry)
+            _, who = _identity(row, spec)
+            ctx = {"company": who.company, "country": who.country, "industry": who.industry,
+                   "size": str(int(row.size)), "title": who.job_title, "sender": who.first_name,
+                   "email": who.email, "phone": who.phone or ""}
             mrng = random.Random(row_seed(spec.seed, int(row.n), "messages"))
             mix = MESSAGE_MIX[row.intent]
             horizon = (row.closed_at if row.closed else spec.end_s) - row.created

@@ -237,6 +237,17 @@ def add_typos(text: str, rng: random.Random) -> str:
     return out
 
 
+def signature_block(rng: random.Random, ctx: dict[str, str]) -> str:
+    """An email signature: name, title, company and, as in real mail, contact details."""
+    name = ctx.get("sender") or rng.choice(FIRST_NAMES)
+    lines = ["--", name, f"{ctx.get('title', 'Sales')} | {ctx.get('company', '')}".strip(" |")]
+    if ctx.get("email") and rng.random() < 0.7:
+        lines.append(ctx["email"])
+    if ctx.get("phone") and rng.random() < 0.6:
+        lines.append(f"{rng.choice(['Tel', 'Phone', 'Mobile', 'M'])}: {ctx['phone']}")
+    return "\n".join(lines)
+
+
 def message(kind: str, channel: str, rng: random.Random, ctx: dict[str, str]) -> str:
     """One message of ``kind`` as written on ``channel``."""
     if channel == "call_note":
@@ -253,7 +264,12 @@ def message(kind: str, channel: str, rng: random.Random, ctx: dict[str, str]) ->
         if rng.random() < 0.35:
             extra = rng.choice(MESSAGE_KINDS[kind])
             sentences.append(fill(extra, rng, ctx))
-    body = " ".join(sentences)
+    if channel == "email" and kind not in ("spam", "out_of_office") and rng.random() < 0.2:
+        # The long ones: context, several asks, a second paragraph.
+        for _ in range(rng.randint(2, 4)):
+            sentences.append(fill(rng.choice(FILLERS + MESSAGE_KINDS[kind]), rng, ctx))
+        sentences.insert(len(sentences) // 2, "\n")
+    body = " ".join(sentences).replace(" \n ", "\n\n")
     if channel == "chat":
         body = body.split(". ")[0]
         if rng.random() < 0.5:
@@ -265,7 +281,8 @@ def message(kind: str, channel: str, rng: random.Random, ctx: dict[str, str]) ->
     else:
         opener = fill(rng.choice(OPENERS), rng, ctx)
         closer = fill(rng.choice(CLOSERS), rng, ctx)
-        body = "\n\n".join(p for p in (opener, body, closer) if p)
+        signature = signature_block(rng, ctx) if kind not in ("spam",) and rng.random() < 0.25 else ""
+        body = "\n\n".join(p for p in (opener, body, closer, signature) if p)
     if rng.random() < 0.25:
         body = add_typos(body, rng)
     return body

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -138,14 +139,18 @@ def test_multi_partition_write_is_one_commit(spark, lakehouse):
 
 def test_time_travel_by_version_and_timestamp(spark, lakehouse):
     lakehouse.write(spark.range(10), "bronze.tt", mode="append")
+    time.sleep(1.0)
     lakehouse.write(spark.range(10, 15), "bronze.tt", mode="append")
+    time.sleep(1.0)
     lakehouse.write(spark.range(100, 101), "bronze.tt", mode="overwrite")
     assert lakehouse.version("bronze.tt") == 2
     assert lakehouse.read("bronze.tt", version=0).count() == 10
     assert lakehouse.read("bronze.tt", version=1).count() == 15
     assert [r.id for r in lakehouse.read("bronze.tt").collect()] == [100]
+    # Delta resolves a timestamp by commit file time, a few ms after the commit's own
+    # timestamp: ask half a second after version 1 committed.
     commits = {h["version"]: h["timestamp"] for h in lakehouse.history("bronze.tt")}
-    v1_time = dt.datetime.fromtimestamp(commits[1] / 1000, dt.timezone.utc).isoformat()
+    v1_time = dt.datetime.fromtimestamp(commits[1] / 1000 + 0.5, dt.timezone.utc).isoformat()
     assert lakehouse.read("bronze.tt", timestamp=v1_time).count() == 15
 
 

@@ -390,7 +390,7 @@ class DeltaRsWriter(DataSourceArrowWriter):
             for _ in iterator:
                 pass
             return AddedFiles([])
-        writer = _TaskFiles(self.uri, self.data_schema, self.partition_by, self.target_rows)
+        writer = _TaskFiles(self.uri, self.data_schema, self.partition_by, self.target_rows, self.job_id)
         try:
             for batch in iterator:
                 writer.write(batch)
@@ -413,6 +413,31 @@ class DeltaRsWriter(DataSourceArrowWriter):
 
     def abort(self, messages: list[WriterCommitMessage | None]) -> None:
         _delete(self.uri, [a for m in messages if isinstance(m, AddedFiles) for a in m.adds])
+        _delete_job_files(self.uri, self.job_id)
+
+
+def _delete_job_files(uri: str, job_id: str, passes: int = 4, settle_s: float = 0.5) -> None:
+    """Remove every file this write job created, including those of failed tasks.
+
+    A task whose input died upstream can still be closing its file when the
+    job aborts, so look again until a pass finds nothing (files named with the
+    job id are never in the log: the job did not commit).
+    """
+    filesystem, root = _filesystem(uri)
+    for i in range(passes):
+        selector = pafs.FileSelector(root, recursive=True, allow_not_found=True)
+        found = [
+            f.path for f in filesystem.get_file_info(selector)
+            if f.type == pafs.FileType.File and f"-{job_id}-" in f.base_name and "/_delta_log/" not in f.path
+        ]
+        for path in found:
+            try:
+                filesystem.delete_file(path)
+            except OSError:
+                log.debug("cleanup of %s failed", path, exc_info=True)
+        if not found and i > 0:
+            return
+        time.sleep(settle_s)
 
 
 def _check_overwrite(current: StructType, incoming: StructType) -> None:
@@ -436,8 +461,9 @@ def _check_overwrite(current: StructType, incoming: StructType) -> None:
 class _TaskFiles:
     """The Parquet files one task writes, one open file per partition value."""
 
-    def __init__(self, uri: str, schema: pa.Schema, partition_by: list[str], target_rows: int):
+    def __init__(self, uri: str, schema: pa.Schema, partition_by: list[str], target_rows: int, job_id: str):
         self.fs, self.root = _filesystem(uri)
+        self.job_id = job_id
         self.schema = schema
         self.partition_by = partition_by
         self.data_fields = [f for f in schema if f.name not in partition_by]
@@ -490,7 +516,7 @@ class _TaskFiles:
             for c, v in zip(self.partition_by, key, strict=True)
         ]
         self.seq += 1
-        rel = "/".join([*dirs, f"part-{self.seq:05d}-{self.task}-c000.snappy.parquet"])
+        rel = "/".join([*dirs, f"part-{self.seq:05d}-{self.job_id}-{self.task}-c000.snappy.parquet"])
         full = f"{self.root}/{rel}"
         parent = full.rsplit("/", 1)[0]
         if parent not in self.dirs:

@@ -69,8 +69,14 @@ case "${1:-}" in
     job="${job//-/_}"
     [ -f "$repo/jobs/$job.py" ] || die "no such job: jobs/$job.py"
     mkdir -p "$CLUSTER_DIR/dist"
-    (cd "$repo" && rm -f "$CLUSTER_DIR/dist/leadlake.zip" && \
-      "$PYTHON" -c 'import shutil,sys; shutil.make_archive(sys.argv[1], "zip", ".", "leadlake")' "$CLUSTER_DIR/dist/leadlake")
+    (cd "$repo" && rm -f "$CLUSTER_DIR/dist/leadlake.zip" && "$PYTHON" - "$CLUSTER_DIR/dist/leadlake.zip" <<'PY'
+import pathlib, sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    for pkg in ("leadlake", "udfs"):
+        for f in pathlib.Path(pkg).rglob("*.py"):
+            z.write(f)
+PY
+    )
     # The driver reads leadlake's conf/ from this checkout; executors need only the code.
     export LEADLAKE_CONF_DIR="${LEADLAKE_CONF_DIR:-$repo/conf}"
     exec "$SPARK_HOME/bin/spark-submit" \

@@ -1,0 +1,43 @@
+"""Personal data out of free text before it is embedded, logged or stored.
+
+Pure Spark expressions (no Python UDF): e-mail addresses, card-like numbers
+and phone numbers become ``[EMAIL]``, ``[CARD]`` and ``[PHONE]``. Cards are
+masked before phones so a 16-digit card never reads as a phone number.
+"""
+
+from __future__ import annotations
+
+import re
+
+from pyspark.sql import Column
+from pyspark.sql import functions as F
+
+EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+CARD = r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])"
+PHONE = r"(?<![\w-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{2,4}\)[ .-]?)?\d[\d .-]{6,}\d(?![\w-])"
+_PATTERNS = ((EMAIL, "[EMAIL]"), (CARD, "[CARD]"), (PHONE, "[PHONE]"))
+
+
+def mask_pii(text: Column) -> Column:
+    """``text`` with e-mails, card-like numbers and phone numbers replaced by placeholders."""
+    out = text
+    for pattern, token in _PATTERNS:
+        out = F.regexp_replace(out, pattern, token)
+    return out
+
+
+def mask_pii_text(text: str) -> str:
+    """The same masking for one Python string (logs, driver-side messages)."""
+    for pattern, token in _PATTERNS:
+        text = re.sub(pattern, token, text)
+    return text
+
+
+def normalized(text: Column) -> Column:
+    """Whitespace-normalised text: the form whose hash keys an embedding."""
+    return F.trim(F.regexp_replace(text, r"\s+", " "))
+
+
+def text_key(text: Column) -> Column:
+    """sha256 of the masked, normalised text: one embedding per distinct text and model."""
+    return F.sha2(normalized(mask_pii(text)), 256)

@@ -1,0 +1,89 @@
+"""``silver.text_embeddings``: every distinct text embedded once per model.
+
+Keyed by (sha256 of the masked, normalised text, model id). A run embeds only
+the texts of the source tables that have no vector yet for the configured
+model, and upserts them, so re-runs cost a scan and an anti-join, not a
+model pass; running it twice, or concurrently, never duplicates a key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from leadlake.lakehouse import Lakehouse
+from leadlake.progress import stage
+from leadlake.text import embed
+from leadlake.text.encoders import EncoderSpec
+from leadlake.text.pii import mask_pii, normalized, text_key
+
+log = logging.getLogger("leadlake.text")
+
+EMBEDDINGS_TABLE = "silver.text_embeddings"
+DEFAULT_SOURCES = (("bronze.interactions", "text"), ("bronze.feedback", "text"))
+
+
+@dataclass(frozen=True)
+class EmbedReport:
+    model_id: str
+    distinct_texts: int
+    already_embedded: int
+    embedded_now: int
+
+    def __str__(self) -> str:
+        return (f"{self.model_id}: {self.distinct_texts:,} distinct texts, {self.already_embedded:,} already "
+                f"embedded, {self.embedded_now:,} embedded now")
+
+
+def distinct_texts(lh: Lakehouse, sources: Sequence[tuple[str, str]]) -> DataFrame:
+    """(text_hash, masked text) for every distinct non-empty text of the sources."""
+    frames = []
+    for table, column in sources:
+        if not lh.exists(table):
+            log.warning("text source %s does not exist yet; skipped", table)
+            continue
+        col = F.col(column)
+        frames.append(
+            lh.read(table, columns=[column])
+            .where(col.isNotNull() & (F.length(F.trim(col)) > 0))
+            .select(text_key(col).alias("text_hash"), normalized(mask_pii(col)).alias("text"))
+        )
+    if not frames:
+        return lh.spark.createDataFrame([], "text_hash string, text string")
+    union = frames[0]
+    for f in frames[1:]:
+        union = union.unionByName(f)
+    return union.dropDuplicates(["text_hash"])
+
+
+def update_text_embeddings(
+    lh: Lakehouse, spec: EncoderSpec, sources: Sequence[tuple[str, str]] = DEFAULT_SOURCES
+) -> EmbedReport:
+    texts = distinct_texts(lh, sources).persist()
+    try:
+        with stage(log, "find texts without a vector") as st:
+            total = texts.count()
+            todo = texts
+            if lh.exists(EMBEDDINGS_TABLE):
+                done = lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "model_id"]).where(
+                    F.col("model_id") == spec.model_id)
+                todo = texts.join(done.select("text_hash"), "text_hash", "left_anti")
+            todo = todo.persist()
+            st.rows = new = todo.count()
+            st.detail = f"of {total:,} distinct texts, model {spec.model_id}"
+        if new:
+            with stage(log, f"embed with {spec.name} ({spec.engine})") as st:
+                rows = embed(todo, "text", "embedding", spec=spec).select(
+                    "text_hash", F.lit(spec.model_id).alias("model_id"), "text", "embedding",
+                    F.size("embedding").alias("dimension"), F.current_timestamp().alias("embedded_at"),
+                )
+                lh.upsert(rows, EMBEDDINGS_TABLE, ["text_hash", "model_id"])
+                st.rows = new
+        todo.unpersist()
+        return EmbedReport(spec.model_id, total, total - new, new)
+    finally:
+        texts.unpersist()

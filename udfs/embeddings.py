@@ -1,0 +1,41 @@
+"""BERT sentence embeddings inside Spark executors, with ``predict_batch_udf``.
+
+``predict_batch_udf`` calls ``make_predict_fn`` once per Python worker and
+caches the result, so the model is loaded once per worker and reused for
+every Arrow batch of texts; each batch is encoded in one call (one GPU
+kernel launch per batch on CUDA executors, fp16 there).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from pyspark.ml.functions import predict_batch_udf
+from pyspark.sql import Column
+from pyspark.sql import types as T
+
+from leadlake.text.encoders import EncoderSpec, load_encoder
+
+
+@functools.lru_cache(maxsize=8)
+def embedding_udf(spec: EncoderSpec):
+    """A column function: text (non-null strings) -> array<float> of the encoder's dimension."""
+
+    def make_predict_fn():
+        encode = load_encoder(spec)
+
+        def predict(texts: np.ndarray) -> np.ndarray:
+            return encode([str(t) for t in texts])
+
+        return predict
+
+    return predict_batch_udf(
+        make_predict_fn,
+        return_type=T.ArrayType(T.FloatType()),
+        batch_size=spec.batch_size,
+    )
+
+
+def embed_column(spec: EncoderSpec, text: Column) -> Column:
+    return embedding_udf(spec)(text)

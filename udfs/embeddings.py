@@ -2,8 +2,9 @@
 
 ``predict_batch_udf`` calls ``make_predict_fn`` once per Python worker and
 caches the result, so the model is loaded once per worker and reused for
-every Arrow batch of texts; each batch is encoded in one call (one GPU
-kernel launch per batch on CUDA executors, fp16 there).
+every Arrow batch of texts. Texts arrive in chunks of ``chunk_texts``; the
+encoder sorts each chunk by length and runs model batches of ``batch_size``,
+so short texts are not padded to the length of long ones (fp16 on CUDA).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ def embedding_udf(spec: EncoderSpec):
     return predict_batch_udf(
         make_predict_fn,
         return_type=T.ArrayType(T.FloatType()),
-        batch_size=spec.batch_size,
+        batch_size=spec.chunk_texts,
     )
 
 

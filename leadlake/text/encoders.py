@@ -38,6 +38,9 @@ class EncoderSpec:
     max_seq_length: int = 256
     threads: int = 1
     export_dir: str | None = None
+    # Texts per call into the encoder. Large, so the encoder can sort them by length
+    # and pad each model batch only to its own longest text.
+    chunk_texts: int = 2048
 
     @property
     def model_id(self) -> str:
@@ -149,18 +152,21 @@ def _onnx_encoder(spec: EncoderSpec) -> Encode:
     inputs = {i.name for i in session.get_inputs()}
 
     def encode(texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        order = np.argsort([-len(t) for t in texts], kind="stable")
         chunks = []
         for start in range(0, len(texts), spec.batch_size):
-            enc = tokenizer.encode_batch(texts[start:start + spec.batch_size])
+            enc = tokenizer.encode_batch([texts[i] for i in order[start:start + spec.batch_size]])
             feed = {
                 "input_ids": np.array([e.ids for e in enc], dtype=np.int64),
                 "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
                 "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64),
             }
             chunks.append(session.run(["sentence_embedding"], {k: v for k, v in feed.items() if k in inputs})[0])
-        if not chunks:
-            return np.zeros((0, 0), dtype=np.float32)
-        return np.concatenate(chunks).astype(np.float32, copy=False)
+        out = np.empty((len(texts), chunks[0].shape[1]), dtype=np.float32)
+        out[order] = np.concatenate(chunks)
+        return out
 
     return encode
 

@@ -1,0 +1,98 @@
+"""Embedding throughput: plain sentence-transformers vs leadlake's Spark stages, one run.
+
+    python bench/embeddings.py [--texts 4000] [--repeats 2]
+
+Same texts (demo CRM messages), same machine and cores. The plain baseline
+encodes in one process with torch using every core; the Spark stages run
+``leadlake.text.embed`` in local mode with one task per core and one thread
+per task. Models are loaded before timing on both sides (Spark workers are
+warmed on a small batch). Prints texts/s and ratios; targets: Spark torch
+>= 0.9x plain, ONNX >= 1.5x plain.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from leadlake.config import load_conf
+from leadlake.demo import text as phrases
+from leadlake.progress import setup_logging
+from leadlake.session import get_spark
+from leadlake.text import embed, encoder_spec
+from leadlake.text.encoders import export_onnx
+
+
+def demo_texts(n: int, seed: int = 1) -> list[str]:
+    rng = random.Random(seed)
+    kinds = list(phrases.MESSAGE_KINDS)
+    channels = ["email", "chat", "call_note", "inbound_form", "social"]
+    ctx = {"company": "Northgate", "country": "US", "industry": "software", "size": "120", "title": "VP Sales"}
+    return [phrases.message(rng.choice(kinds), rng.choice(channels), rng, ctx) for _ in range(n)]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--texts", type=int, default=4000)
+    ap.add_argument("--repeats", type=int, default=2)
+    args = ap.parse_args()
+    setup_logging("WARNING")
+    cores = os.cpu_count() or 1
+    work = Path(tempfile.mkdtemp(prefix="leadlake-bench-emb-"))
+    conf = load_conf(lakehouse=str(work / "lakehouse"), overrides={"spark": {"master": f"local[{cores}]"}})
+    spec = encoder_spec(conf, threads_per_task=1)
+    texts = demo_texts(args.texts)
+
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    torch.set_num_threads(cores)
+    plain = SentenceTransformer(spec.model_dir, device="cpu")
+    plain.max_seq_length = spec.max_seq_length
+    plain.encode(texts[:64], batch_size=spec.batch_size)
+
+    export_onnx(spec, quantize=True)
+    spark = get_spark(conf)
+    df = spark.createDataFrame([(t,) for t in texts], "text string").repartition(cores).cache()
+    df.count()
+    warm = spark.createDataFrame([(t,) for t in texts[: 8 * cores]], "text string").repartition(cores)
+
+    def run_plain() -> None:
+        plain.encode(texts, batch_size=spec.batch_size, normalize_embeddings=True)
+
+    def spark_stage(engine: str):
+        s = dataclasses.replace(spec, engine=engine)
+        embed(warm, spec=s).write.format("noop").mode("overwrite").save()
+        return lambda: embed(df, spec=s).write.format("noop").mode("overwrite").save()
+
+    runs = {"plain sentence-transformers": run_plain, "spark torch": spark_stage("torch"),
+            "spark onnx": spark_stage("onnx"), "spark onnx-int8": spark_stage("onnx-int8")}
+    rates: dict[str, float] = {}
+    for name, fn in runs.items():
+        times = []
+        for _ in range(args.repeats):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        rates[name] = len(texts) / statistics.median(times)
+    base = rates["plain sentence-transformers"]
+    print(f"{len(texts):,} demo texts, {cores} cores, {spec.name}, max_seq_length {spec.max_seq_length}, "
+          f"batch {spec.batch_size}, median of {args.repeats}")
+    for name, rate in rates.items():
+        print(f"  {name:<28} {rate:8.1f} texts/s   {rate / base:5.2f}x plain")
+    print("targets: spark torch >= 0.90x plain, onnx >= 1.50x plain")
+    spark.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -56,6 +56,7 @@ lint: $(STAMP)
 
 bench: setup
 	$(PY) bench/delta_io.py
+	$(PY) bench/embeddings.py
 
 clean:
 	rm -rf $(VENV) lakehouse spark-warehouse .pytest_cache

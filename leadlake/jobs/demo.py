@@ -14,6 +14,8 @@ from leadlake.demo import generate_demo
 from leadlake.jobs.demo_data import add_arguments as add_data_arguments
 from leadlake.jobs.demo_data import spec_from_args
 from leadlake.jobs.tables import format_summaries, summarize_lakehouse
+from leadlake.text.encoders import encoder_spec
+from leadlake.text.store import DEFAULT_SOURCES, update_text_embeddings
 
 log = logging.getLogger("leadlake.demo")
 
@@ -24,5 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(ctx, args: argparse.Namespace) -> int:
     generate_demo(ctx.lakehouse, spec_from_args(args))
+    report = update_text_embeddings(ctx.lakehouse, encoder_spec(ctx.conf), DEFAULT_SOURCES)
+    log.info("text embeddings: %s", report)
     print(format_summaries(summarize_lakehouse(str(Path(ctx.conf.lakehouse).resolve()))))
     return 0

@@ -210,6 +210,14 @@ def _ts(seconds: int | np.ndarray):
     return pd.to_datetime(seconds, unit="s", utc=True)
 
 
+def _frame(rows: list[dict], columns: list[str], *time_columns: str) -> pd.DataFrame:
+    """Generated rows as a batch for Spark, epoch-second columns as UTC timestamps."""
+    out = pd.DataFrame(rows, columns=columns)
+    for col in time_columns:
+        out[col] = _ts(out[col])
+    return out
+
+
 def lead_id(n: int) -> str:
     return f"L{n:07d}"
 
@@ -297,6 +305,10 @@ def _identity(row, spec: DemoSpec) -> tuple[random.Random, Identity]:
     return rng, Identity(industry, country, company, first, email, title, _phone(rng, country, junk))
 
 
+LEAD_COLUMNS = ["lead_id", "created_at", "source", "company", "industry", "company_size", "country", "job_title",
+                "first_name", "email", "phone", "crm_territory", "crm_owner", "crm_budget_band"]
+
+
 def gen_leads(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
     for batch in batches:
         tr = lead_traits(batch["id"].to_numpy(), spec)
@@ -319,9 +331,7 @@ def gen_leads(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.Da
                 "crm_owner": rng.choice(OWNERS),
                 "crm_budget_band": _budget_band(rng, int(row.size), row.intent),
             })
-        out = pd.DataFrame(rows)
-        out["created_at"] = _ts(out["created_at"])
-        yield out
+        yield _frame(rows, LEAD_COLUMNS, "created_at")
 
 
 def gen_interactions(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
@@ -347,9 +357,7 @@ def gen_interactions(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterato
                     "channel": channel,
                     "text": text.message(kind, channel, mrng, ctx),
                 })
-        out = pd.DataFrame(rows, columns=["interaction_id", "lead_id", "ts", "channel", "text"])
-        out["ts"] = _ts(out["ts"])
-        yield out
+        yield _frame(rows, ["interaction_id", "lead_id", "ts", "channel", "text"], "ts")
 
 
 def gen_web_events(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
@@ -370,9 +378,7 @@ def gen_web_events(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[
                         "duration_s": round(rng.lognormvariate(3.5 if page != "pricing" else 4.2, 0.8), 1),
                     })
                     k += 1
-        out = pd.DataFrame(rows, columns=["event_id", "lead_id", "ts", "page", "duration_s"])
-        out["ts"] = _ts(out["ts"])
-        yield out
+        yield _frame(rows, ["event_id", "lead_id", "ts", "page", "duration_s"], "ts")
 
 
 def gen_conversions(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
@@ -410,10 +416,8 @@ def gen_customers(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[p
                 "industry": industry, "country": country, "company_size": int(row.size),
                 "customer_since": row.closed_at,
             })
-        out = pd.DataFrame(rows, columns=["customer_id", "lead_id", "company", "industry", "country",
-                                          "company_size", "customer_since"])
-        out["customer_since"] = _ts(out["customer_since"])
-        yield out
+        yield _frame(rows, ["customer_id", "lead_id", "company", "industry", "country", "company_size",
+                            "customer_since"], "customer_since")
 
 
 def _customer_process(row, spec: DemoSpec) -> tuple[random.Random, float, float, float, float]:
@@ -450,10 +454,8 @@ def gen_orders(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.D
                 if rng.random() < dropout:
                     break
                 t += rng.expovariate(rate) * DAY if rate > 0 else spec.end_s
-        out = pd.DataFrame(rows, columns=["order_id", "customer_id", "ts", "amount", "product_id", "quantity"])
-        out = out[out["ts"] <= spec.end_s]
-        out["ts"] = _ts(out["ts"])
-        yield out
+        rows = [r for r in rows if r["ts"] <= spec.end_s]
+        yield _frame(rows, ["order_id", "customer_id", "ts", "amount", "product_id", "quantity"], "ts")
 
 
 FEEDBACK_CATEGORIES = {"product_feature": 30, "service_quality": 25, "user_experience": 20,
@@ -481,9 +483,7 @@ def gen_feedback(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd
                     "kind": rng.choice(["review", "support_ticket", "survey"]),
                     "text": text.feedback_text(category, polarity, rng, ctx),
                 })
-        out = pd.DataFrame(rows, columns=["feedback_id", "customer_id", "ts", "rating", "kind", "text"])
-        out["ts"] = _ts(out["ts"])
-        yield out
+        yield _frame(rows, ["feedback_id", "customer_id", "ts", "rating", "kind", "text"], "ts")
 
 
 def products_frame() -> pd.DataFrame:

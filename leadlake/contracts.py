@@ -88,9 +88,6 @@ class Contract:
     def required(self) -> list[str]:
         return [c.name for c in self.columns if c.required]
 
-    def column(self, name: str) -> ColumnRule:
-        return next(c for c in self.columns if c.name == name)
-
 
 def _rule(table: str, name: str, spec: dict[str, Any]) -> ColumnRule:
     unknown = set(spec) - set(ColumnRule.__dataclass_fields__) - {"name"}

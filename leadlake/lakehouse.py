@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 
 from leadlake.config import Conf
 from leadlake.delta.source import FILE_PATH_COLUMN, open_table
-from leadlake.delta.tables import TableRef, resolve_table, table_path
+from leadlake.delta.tables import TableRef, resolve_table
 from leadlake.errors import (
     ConcurrentWriteConflict,
     DeltaError,
@@ -31,7 +31,7 @@ from leadlake.errors import (
 )
 from leadlake.session import activate, delta_engine
 
-__all__ = ["Lakehouse", "TableRef", "resolve_table", "table_path"]
+__all__ = ["Lakehouse", "TableRef", "resolve_table"]
 
 log = logging.getLogger("leadlake.delta")
 

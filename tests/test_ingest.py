@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 from pyspark.sql import functions as F
 
+from leadlake.contracts import REASONS
 from leadlake.ingest import IngestError, ingest
 
 HEADER = "lead_id,created_at,source,company,industry,company_size,country,job_title,first_name,email,phone,crm_region"
@@ -49,6 +50,7 @@ def test_dirty_csv_every_row_accounted_for(spark, lakehouse, tmp_path):
     assert report.accepted + report.quarantined == report.read
     expected = {reason: 1 for reason in BAD} | {"invalid_utf8": 1}
     assert report.reasons == expected
+    assert set(expected) <= set(REASONS), "every reason code is a documented one"
 
     leads = {r.lead_id: r for r in lakehouse.read("bronze.leads").collect()}
     assert set(leads) == {"A1", "A2", "A3"}

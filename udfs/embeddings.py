@@ -13,7 +13,6 @@ import functools
 
 import numpy as np
 from pyspark.ml.functions import predict_batch_udf
-from pyspark.sql import Column
 from pyspark.sql import types as T
 
 from leadlake.text.encoders import EncoderSpec, load_encoder
@@ -37,6 +36,3 @@ def embedding_udf(spec: EncoderSpec):
         batch_size=spec.chunk_texts,
     )
 
-
-def embed_column(spec: EncoderSpec, text: Column) -> Column:
-    return embedding_udf(spec)(text)

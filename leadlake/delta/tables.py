@@ -54,14 +54,6 @@ def resolve_table(conf: Conf, name: str) -> TableRef:
     return TableRef(name, path=str(target))
 
 
-def table_path(conf: Conf, name: str) -> str:
-    """The directory of a path-addressed table."""
-    ref = resolve_table(conf, name)
-    if ref.path is None:
-        raise ConfError(f"table {name} is a metastore table ({ref.catalog_name}), not a path")
-    return ref.path
-
-
 def _check_catalog_name(name: str) -> str:
     if not _CATALOG_NAME.match(name):
         raise ConfError(f"invalid metastore table name {name!r}")

@@ -48,34 +48,45 @@ def cluster(tmp_path_factory):
         subprocess.run([str(CLUSTER), "stop"], env=env, capture_output=True, timeout=60)
 
 
-@pytest.mark.cluster
-def test_demo_job_writes_and_reads_delta_on_a_standalone_cluster(cluster, tmp_path):
-    env, run_dir = cluster
-    lakehouse = tmp_path / "lakehouse"
-    proc = subprocess.run(
-        [str(CLUSTER), "submit", "demo", "--lakehouse", str(lakehouse), "--leads", "3000"],
-        env=env, capture_output=True, text=True, timeout=400,
-    )
+def _submit(env, *args: str, timeout: int = 400) -> str:
+    proc = subprocess.run([str(CLUSTER), "submit", *args], env=env, capture_output=True, text=True, timeout=timeout)
     out = proc.stdout + proc.stderr  # spark-submit merges the Python driver's stderr into stdout
     assert proc.returncode == 0, out[-4000:]
-    assert "Delta engine delta-rs" in out
-    assert "master spark://127.0.0.1:" in out
+    return out
+
+
+@pytest.mark.cluster
+def test_delta_write_read_and_merge_through_spark_submit(cluster, tmp_path):
+    env, run_dir = cluster
+    lakehouse = tmp_path / "lakehouse"
+    out = _submit(env, "demo-data", "--lakehouse", str(lakehouse), "--leads", "3000")
+    assert "Delta engine delta-rs" in out and "master spark://127.0.0.1:" in out
 
     def rows(table: str) -> pa.Table:
         return pa.table(DeltaTable(str(lakehouse / table)).to_pyarrow_dataset().to_table())
 
     leads = rows("bronze/leads")
-    assert leads.num_rows == 3000
-    assert len(set(leads["lead_id"].to_pylist())) == 3000
+    assert leads.num_rows == 3000 and len(set(leads["lead_id"].to_pylist())) == 3000
     assert rows("bronze/interactions").num_rows > 3000
     won = sum(o == "won" for o in rows("bronze/conversions")["outcome"].to_pylist())
     assert rows("bronze/customers").num_rows == won > 0
-    assert DeltaTable(str(lakehouse / "bronze" / "leads")).version() == 0
+
+    # A CRM export that updates one lead and adds another: the MERGE reads the
+    # table in the executors and rewrites the files holding the key.
+    export = tmp_path / "update.csv"
+    export.write_text("lead_id,created_at,source,company\nL0000001,2025-01-01,partner,Renamed Co\n"
+                      "N0000001,2025-02-01,referral,New Co\n")
+    out = _submit(env, "ingest", "--lakehouse", str(lakehouse), "--table", "leads", "--input", str(export),
+                  "--format", "csv")
+    assert "read 2, accepted 2, quarantined 0" in out
+    leads = {r["lead_id"]: r for r in rows("bronze/leads").to_pylist()}
+    assert len(leads) == 3001
+    assert leads["L0000001"]["company"] == "Renamed Co" and leads["L0000001"]["source"] == "partner"
+    assert leads["N0000001"]["company"] == "New Co"
+    assert DeltaTable(str(lakehouse / "bronze" / "leads")).version() >= 1
 
     executor_dirs = sorted(run_dir.glob("work-*/app-*/*"))
-    workers_used = {p.parents[1].name for p in executor_dirs}
-    assert workers_used == {"work-1", "work-2"}, executor_dirs
-    assert "bronze.leads" in proc.stdout and "3,000" in proc.stdout
+    assert {p.parents[1].name for p in executor_dirs} == {"work-1", "work-2"}, executor_dirs
 
 
 @pytest.mark.cluster

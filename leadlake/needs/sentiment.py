@@ -121,6 +121,21 @@ def score_sentiment(df: DataFrame, model: SentimentModel, spec: EncoderSpec, *, 
     return out.drop("_p", "_probs", *([] if embedding_col else [_EMB]))
 
 
+def evaluate_sentiment(labelled: DataFrame, model: SentimentModel, spec: EncoderSpec, *,
+                       text_col: str = "text", label_col: str = "label") -> dict[str, float]:
+    """Accuracy on labelled text: three-class, and positive vs negative on the polar rows."""
+    scored = score_sentiment(labelled.where(F.col(label_col).isin(*LABELS)), model, spec, text_col=text_col)
+    row = scored.where(F.col("sentiment_label").isNotNull()).agg(
+        F.count(F.lit(1)).alias("n"),
+        F.avg((F.col("sentiment_label") == F.col(label_col)).cast("double")).alias("three_class"),
+        F.avg(F.when(F.col(label_col) != "neutral",
+                     ((F.col("sentiment_score") > 0) == (F.col(label_col) == "positive")).cast("double")))
+        .alias("positive_vs_negative"),
+    ).first()
+    return {"n": float(row["n"]), "three_class": float(row["three_class"] or 0),
+            "positive_vs_negative": float(row["positive_vs_negative"] or 0)}
+
+
 def _anchor_matrix(spec: EncoderSpec) -> np.ndarray:
     encode = load_encoder(spec)
     centroids = np.stack([encode(ANCHORS[label]).mean(axis=0) for label in LABELS])

@@ -29,7 +29,7 @@ import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -184,9 +184,8 @@ class DeltaFile:
     partition_values: dict[str, Any]
 
 
-@dataclass
 class DeltaFilesPartition(InputPartition):
-    files: list[DeltaFile] = field(default_factory=list)
+    """The data files one Spark task reads."""
 
     def __init__(self, files: list[DeltaFile]) -> None:
         super().__init__(len(files))

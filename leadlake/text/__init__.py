@@ -12,9 +12,9 @@ from pyspark.sql import functions as F
 
 from leadlake.config import Conf, load_conf
 from leadlake.text.encoders import EncoderSpec, encoder_spec
-from leadlake.text.pii import mask_pii, normalized, text_key
+from leadlake.text.pii import clean_text, mask_pii, text_key
 
-__all__ = ["EncoderSpec", "embed", "encoder_spec", "mask_pii", "text_key"]
+__all__ = ["EncoderSpec", "clean_text", "embed", "encoder_spec", "mask_pii", "text_key"]
 
 
 def embed(
@@ -29,7 +29,7 @@ def embed(
     if text_col not in df.columns:
         raise ValueError(f"no column {text_col!r} in the DataFrame (columns: {', '.join(df.columns)})")
     spec = spec or encoder_spec(conf or load_conf())
-    clean = normalized(mask_pii(F.col(text_col)))
+    clean = clean_text(F.col(text_col))
     has_text = clean.isNotNull() & (F.length(clean) > 0)
     if spec.engine == "spark-nlp":
         from leadlake.text.sparknlp import embed_with_spark_nlp

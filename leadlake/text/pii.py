@@ -38,6 +38,11 @@ def normalized(text: Column) -> Column:
     return F.trim(F.regexp_replace(text, r"\s+", " "))
 
 
-def text_key(text: Column) -> Column:
-    """sha256 of the masked, normalised text: one embedding per distinct text and model."""
-    return F.sha2(normalized(mask_pii(text)), 256)
+def clean_text(text: Column) -> Column:
+    """The form of a text that is embedded, stored and hashed: PII masked, whitespace normalised."""
+    return normalized(mask_pii(text))
+
+
+def text_key(clean: Column) -> Column:
+    """sha256 of an already cleaned text (see :func:`clean_text`): one embedding per text and model."""
+    return F.sha2(clean, 256)

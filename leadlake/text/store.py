@@ -19,7 +19,7 @@ from leadlake.lakehouse import Lakehouse
 from leadlake.progress import stage
 from leadlake.text import embed
 from leadlake.text.encoders import EncoderSpec
-from leadlake.text.pii import mask_pii, normalized, text_key
+from leadlake.text.pii import clean_text, text_key
 
 log = logging.getLogger("leadlake.text")
 
@@ -50,7 +50,8 @@ def distinct_texts(lh: Lakehouse, sources: Sequence[tuple[str, str]]) -> DataFra
         frames.append(
             lh.read(table, columns=[column])
             .where(col.isNotNull() & (F.length(F.trim(col)) > 0))
-            .select(text_key(col).alias("text_hash"), normalized(mask_pii(col)).alias("text"))
+            .select(clean_text(col).alias("text"))
+            .select(text_key(F.col("text")).alias("text_hash"), "text")
         )
     if not frames:
         return lh.spark.createDataFrame([], "text_hash string, text string")
@@ -64,6 +65,7 @@ def update_text_embeddings(
     lh: Lakehouse, spec: EncoderSpec, sources: Sequence[tuple[str, str]] = DEFAULT_SOURCES
 ) -> EmbedReport:
     texts = distinct_texts(lh, sources).persist()
+    todo = texts
     try:
         with stage(log, "find texts without a vector") as st:
             total = texts.count()
@@ -83,7 +85,7 @@ def update_text_embeddings(
                 )
                 lh.upsert(rows, EMBEDDINGS_TABLE, ["text_hash", "model_id"])
                 st.rows = new
-        todo.unpersist()
         return EmbedReport(spec.model_id, total, total - new, new)
     finally:
+        todo.unpersist()
         texts.unpersist()

@@ -44,6 +44,10 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("embed", "leadlake.jobs.embed", "embed every new text of the lakehouse with the BERT sentence encoder"),
     JobSpec("train-sentiment", "leadlake.jobs.train_sentiment",
             "train the sentiment head on real labelled text and the lakehouse's rated feedback"),
+    JobSpec("mine-needs", "leadlake.jobs.mine_needs",
+            "mine customer needs: sentiment, need category, entities, topics and priorities"),
+    JobSpec("train-leads", "leadlake.jobs.train_leads",
+            "train the lead conversion model (GBT, with and without text), log to MLflow, promote if better"),
     JobSpec("export-model", "leadlake.jobs.export_model", "export the sentence encoder to ONNX (optionally int8)",
             needs_spark=False),
     JobSpec(

@@ -462,28 +462,43 @@ FEEDBACK_CATEGORIES = {"product_feature": 30, "service_quality": 25, "user_exper
                        "pricing": 15, "other": 10}
 
 
-def gen_feedback(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
+def _feedback_rows(batch: pd.DataFrame, spec: DemoSpec) -> list[dict]:
+    """Feedback items with their hidden need category (``_category``), which only eval.feedback_truth keeps."""
     cats, weights = list(FEEDBACK_CATEGORIES), list(FEEDBACK_CATEGORIES.values())
+    tr = lead_traits(batch["id"].to_numpy(), spec)
+    rows = []
+    for row in tr[tr["won"]].itertuples(index=False):
+        *_, satisfaction = _customer_process(row, spec)
+        rng = random.Random(row_seed(spec.seed, int(row.n), "feedback"))
+        n_items = int(rng.random() < 0.7) + int(rng.random() < 0.35 + 0.3 * (satisfaction < -0.5))
+        for k in range(n_items):
+            rating = int(min(5, max(1, round(3.6 + 1.1 * satisfaction + rng.gauss(0, 0.7)))))
+            polarity = "pos" if rating >= 4 else "neg" if rating <= 2 else rng.choice(["neu", "neg", "pos"])
+            category = rng.choices(cats, weights=weights)[0]
+            ctx = {"name": rng.choice(text.FIRST_NAMES)}
+            ts = row.closed_at + rng.random() * max(DAY, spec.end_s - row.closed_at)
+            rows.append({
+                "feedback_id": f"F{row.n:07d}-{k:02d}", "customer_id": customer_id(row.n),
+                "ts": int(ts), "rating": rating,
+                "kind": rng.choice(["review", "support_ticket", "survey"]),
+                "text": text.feedback_text(category, polarity, rng, ctx),
+                # A category with no phrasings of this polarity speaks generically: truly "other".
+                "_category": category if (category, polarity) in text.FEEDBACK else "other",
+            })
+    return rows
+
+
+def gen_feedback(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
     for batch in batches:
-        tr = lead_traits(batch["id"].to_numpy(), spec)
-        rows = []
-        for row in tr[tr["won"]].itertuples(index=False):
-            *_, satisfaction = _customer_process(row, spec)
-            rng = random.Random(row_seed(spec.seed, int(row.n), "feedback"))
-            n_items = int(rng.random() < 0.7) + int(rng.random() < 0.35 + 0.3 * (satisfaction < -0.5))
-            for k in range(n_items):
-                rating = int(min(5, max(1, round(3.6 + 1.1 * satisfaction + rng.gauss(0, 0.7)))))
-                polarity = "pos" if rating >= 4 else "neg" if rating <= 2 else rng.choice(["neu", "neg", "pos"])
-                category = rng.choices(cats, weights=weights)[0]
-                ctx = {"name": rng.choice(text.FIRST_NAMES)}
-                ts = row.closed_at + rng.random() * max(DAY, spec.end_s - row.closed_at)
-                rows.append({
-                    "feedback_id": f"F{row.n:07d}-{k:02d}", "customer_id": customer_id(row.n),
-                    "ts": int(ts), "rating": rating,
-                    "kind": rng.choice(["review", "support_ticket", "survey"]),
-                    "text": text.feedback_text(category, polarity, rng, ctx),
-                })
+        rows = _feedback_rows(batch, spec)
         yield _frame(rows, ["feedback_id", "customer_id", "ts", "rating", "kind", "text"], "ts")
+
+
+def gen_feedback_truth(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
+    for batch in batches:
+        rows = _feedback_rows(batch, spec)
+        yield pd.DataFrame({"feedback_id": [r["feedback_id"] for r in rows],
+                            "need_category": [r["_category"] for r in rows]}, dtype=object)
 
 
 def products_frame() -> pd.DataFrame:

@@ -10,10 +10,19 @@ import argparse
 import logging
 from pathlib import Path
 
+from pyspark.sql import functions as F
+
 from leadlake.demo import generate_demo
+from leadlake.errors import EnvironmentProblem
+from leadlake.jobs import train_sentiment
 from leadlake.jobs.demo_data import add_arguments as add_data_arguments
 from leadlake.jobs.demo_data import spec_from_args
+from leadlake.jobs.mine_needs import format_top_needs
 from leadlake.jobs.tables import format_summaries, summarize_lakehouse
+from leadlake.needs import models_dir
+from leadlake.needs.categories import load_needs
+from leadlake.needs.mining import SIGNALS_TABLE, mine_needs
+from leadlake.needs.sentiment import head_dir, load_sentiment
 from leadlake.text.encoders import encoder_spec
 from leadlake.text.store import DEFAULT_SOURCES, update_text_embeddings
 
@@ -25,8 +34,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx, args: argparse.Namespace) -> int:
-    generate_demo(ctx.lakehouse, spec_from_args(args))
-    report = update_text_embeddings(ctx.lakehouse, encoder_spec(ctx.conf), DEFAULT_SOURCES)
+    lh, spec = ctx.lakehouse, encoder_spec(ctx.conf)
+    generate_demo(lh, spec_from_args(args))
+    report = update_text_embeddings(lh, spec, DEFAULT_SOURCES)
     log.info("text embeddings: %s", report)
+    if not (head_dir(models_dir(ctx.conf), spec) / "metadata").exists():
+        try:
+            train_sentiment.run(ctx, argparse.Namespace(corpus_rows=6000, holdout=0.2,
+                                                        feedback_table="bronze.feedback"))
+        except EnvironmentProblem as exc:
+            log.warning("no sentiment head trained (%s); sentiment is zero-shot", exc)
+    needs = load_needs(models_dir(ctx.conf), spec, ctx.conf)
+    print(mine_needs(lh, ctx.conf, spec, load_sentiment(models_dir(ctx.conf), spec), needs))
+    print(needs_check(lh, needs.method))
     print(format_summaries(summarize_lakehouse(str(Path(ctx.conf.lakehouse).resolve()))))
+    print(format_top_needs(lh, 10))
     return 0
+
+
+def needs_check(lh, method: str) -> str:
+    """The demo knows each feedback item's true need category: say how often mining got it right."""
+    truth = lh.read("eval.feedback_truth").withColumnRenamed("need_category", "truth")
+    mined = lh.read(SIGNALS_TABLE, columns=["source", "source_id", "need_category"]).where(
+        F.col("source") == "bronze.feedback")
+    row = mined.join(truth, mined.source_id == truth.feedback_id).agg(
+        F.count(F.lit(1)).alias("n"), F.avg((F.col("need_category") == F.col("truth")).cast("double")).alias("acc"),
+    ).first()
+    return f"need category ({method}) matches the demo's hidden category on {row.acc:.1%} of {row.n:,} feedback items"

@@ -1,6 +1,8 @@
-"""What customers need, mined from their own words: sentiment first.
+"""What customers need, mined from their own words.
 
-``score_sentiment`` works on any Spark DataFrame with a text column.
+Each function works on any Spark DataFrame with a text column, not only on
+leadlake's tables: ``score_sentiment``, ``classify_needs`` and
+``extract_entities``. ``leadlake.needs.mining`` runs them over the lakehouse.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from pathlib import Path
 from pyspark.sql import DataFrame
 
 from leadlake.config import Conf, load_conf
+from leadlake.needs.categories import NeedsModel, classify_with, load_needs
+from leadlake.needs.entities import extract_entities
 from leadlake.needs.sentiment import SentimentModel, load_sentiment
 from leadlake.needs.sentiment import score_sentiment as _score
 from leadlake.text.encoders import EncoderSpec, encoder_spec
 
-__all__ = ["models_dir", "score_sentiment"]
+__all__ = ["classify_needs", "extract_entities", "models_dir", "score_sentiment"]
 
 
 def models_dir(conf: Conf) -> Path:
@@ -34,3 +38,18 @@ def score_sentiment(
     spec = spec or encoder_spec(conf)
     model = model or load_sentiment(models_dir(conf), spec)
     return _score(df, model, spec, text_col=text_col)
+
+
+def classify_needs(
+    df: DataFrame,
+    text_col: str = "text",
+    *,
+    conf: Conf | None = None,
+    spec: EncoderSpec | None = None,
+    model: NeedsModel | None = None,
+) -> DataFrame:
+    """``df`` with ``need_category`` (a label of ``needs.categories``) and ``need_confidence`` in [0, 1]."""
+    conf = conf or load_conf()
+    spec = spec or encoder_spec(conf)
+    model = model or load_needs(models_dir(conf), spec, conf)
+    return classify_with(df, model, spec, text_col=text_col)

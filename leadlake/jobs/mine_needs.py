@@ -1,0 +1,75 @@
+"""``leadlake mine-needs``: what customers need, from feedback and interactions.
+
+Writes ``silver.text_signals`` (one row per text), ``gold.need_insights`` (one
+row per need, with its priority) and ``gold.customer_needs`` (one row per
+customer and need category), then prints the top needs by priority. With
+``--train``, first fits the need-category head on the labelled examples named
+in ``needs.labels`` and reports its held-out accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from pyspark.sql import functions as F
+
+from leadlake.errors import ConfError
+from leadlake.lakehouse import Lakehouse
+from leadlake.needs import models_dir
+from leadlake.needs.categories import NeedsModel, evaluate_needs, load_needs, needs_dir, taxonomy, train_needs
+from leadlake.needs.mining import INSIGHTS_TABLE, mine_needs
+from leadlake.needs.sentiment import load_sentiment
+from leadlake.progress import stage
+from leadlake.text.encoders import EncoderSpec, encoder_spec
+
+log = logging.getLogger("leadlake.needs")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train", action="store_true",
+                        help="fit the need-category head on the labelled examples in needs.labels first")
+    parser.add_argument("--top", type=int, default=10, help="needs to print (default 10)")
+
+
+def train_from_labels(lh: Lakehouse, spec: EncoderSpec) -> NeedsModel:
+    labels = lh.conf.get("needs.labels") or {}
+    table = labels.get("table") if isinstance(labels, dict) else None
+    if not table:
+        raise ConfError("--train needs needs.labels: {table: ..., text: ..., label: ...} in the conf")
+    text_col, label_col = labels.get("text", "text"), labels.get("label", "need_category")
+    categories = taxonomy(lh.conf)
+    data = lh.read(table, columns=[text_col, label_col]).select(
+        F.col(text_col).alias("text"), F.col(label_col).alias("need_category"))
+    train, held_out = data.randomSplit([0.8, 0.2], seed=11)
+    with stage(log, f"train the need-category head on {table}") as st:
+        model = train_needs(train, spec, categories)
+        st.rows = train.count()
+    metrics = evaluate_needs(held_out, model, spec)
+    print(f"need-category head: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
+          f"on {int(metrics['n']):,} held-out labelled texts")
+    folder = needs_dir(models_dir(lh.conf), spec)
+    model.save(folder)
+    return model
+
+
+def format_top_needs(lh: Lakehouse, top: int) -> str:
+    rows = lh.read(INSIGHTS_TABLE).orderBy(F.desc("priority"), "need_id").limit(top).collect()
+    lines = [f"top {len(rows)} customer needs by priority:",
+             f"  {'priority':>8}  {'need':<16} {'topic':<40} {'volume':>6} {'trend':<8} {'neg':>5} {'urgent':>6}"]
+    for r in rows:
+        lines.append(f"  {r.priority:>8.1f}  {r.need_category:<16} {(r.topic_label or '')[:40]:<40} "
+                     f"{r.volume:>6} {r.trend:<8} {r.negative_share:>5.0%} {r.urgent_share:>6.0%}")
+        if r.example_texts:
+            lines.append(f"            e.g. \"{r.example_texts[0][:110]}\"")
+    return "\n".join(lines)
+
+
+def run(ctx, args: argparse.Namespace) -> int:
+    lh, spec = ctx.lakehouse, encoder_spec(ctx.conf)
+    needs = train_from_labels(lh, spec) if args.train else load_needs(models_dir(ctx.conf), spec, ctx.conf)
+    sentiment = load_sentiment(models_dir(ctx.conf), spec)
+    report = mine_needs(lh, ctx.conf, spec, sentiment, needs)
+    print(report)
+    print(format_top_needs(lh, args.top))
+    return 0

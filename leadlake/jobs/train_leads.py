@@ -1,0 +1,16 @@
+"""``leadlake train-leads``: fit the lead conversion model, log it to MLflow, promote it if it wins."""
+
+from __future__ import annotations
+
+import argparse
+
+from leadlake.leads.training import train_leads
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    del parser
+
+
+def run(ctx, args: argparse.Namespace) -> int:
+    print(train_leads(ctx.lakehouse, ctx.conf))
+    return 0

@@ -1,0 +1,1 @@
+"""Which leads sales should call first, and why: features, the conversion model, scores."""

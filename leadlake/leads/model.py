@@ -1,0 +1,136 @@
+"""The lead conversion model: a Spark ML pipeline ending in a gradient-boosted tree classifier.
+
+indexers -> imputer -> (pooled text embedding -> PCA) -> assembler -> GBT,
+then ``PositiveProbability`` and an isotonic calibration fitted on later
+leads than the trees saw, so ``p_convert`` is a conversion rate one can plan
+with. Positives are up-weighted to balance the classes for the trees; the
+calibration puts the probabilities back on the real base rate.
+
+The split is by time: the newest labelled leads validate, the newest of the
+rest calibrate, the oldest train. Nothing from the future leaks backwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pyspark.ml import Pipeline, PipelineModel
+from pyspark.ml.classification import GBTClassifier
+from pyspark.ml.feature import PCA, Imputer, StringIndexer, VectorAssembler
+from pyspark.ml.regression import IsotonicRegression
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from leadlake.config import Conf
+from leadlake.leads.features import LeadSchema
+from leadlake.leads.stages import ArrayToVector, PositiveProbability
+
+log = logging.getLogger("leadlake.leads")
+
+FEATURES = "features"
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The columns a model was trained on; scoring needs the same."""
+
+    categorical: tuple[str, ...]
+    numeric: tuple[str, ...]
+    text_dim: int
+    text_k: int
+
+    @property
+    def uses_text(self) -> bool:
+        return self.text_k > 0 and self.text_dim > 0
+
+    def names(self) -> list[str]:
+        """Assembled vector slots, in order: what tree splits and reasons refer to."""
+        text = [f"text_pc{i + 1}" for i in range(self.text_k)] if self.uses_text else []
+        return [*self.categorical, *self.numeric, *text]
+
+
+def feature_spec(features: DataFrame, schema: LeadSchema, *, with_text: bool = True) -> FeatureSpec:
+    numeric = [c for c in schema.numeric_features(features) if with_text or not c.startswith("text_")]
+    text_dim = 0
+    if with_text and "text_embedding" in features.columns and schema.text_pca_k > 0:
+        row = features.where(F.col("text_embedding").isNotNull()).select(F.size("text_embedding")).first()
+        text_dim = int(row[0]) if row else 0
+    return FeatureSpec(tuple(schema.categorical_features), tuple(numeric), text_dim,
+                       schema.text_pca_k if text_dim else 0)
+
+
+def time_split(labelled: DataFrame, validation_share: float, calibration_share: float) -> tuple[DataFrame, ...]:
+    """(train, calibrate, validate) by created_at: the newest leads are held out."""
+    ranked = labelled.withColumn("_pos", F.percent_rank().over(Window.orderBy("created_at", "lead_id")))
+    cut_v = 1.0 - validation_share
+    cut_c = cut_v * (1.0 - calibration_share)
+    return (ranked.where(F.col("_pos") < cut_c).drop("_pos"),
+            ranked.where((F.col("_pos") >= cut_c) & (F.col("_pos") < cut_v)).drop("_pos"),
+            ranked.where(F.col("_pos") >= cut_v).drop("_pos"))
+
+
+def _pipeline(spec: FeatureSpec, conf: Conf, max_bins: int) -> Pipeline:
+    m = conf.get("leads.model") or {}
+    idx = [f"{c}__idx" for c in spec.categorical]
+    imputed = [f"{c}__imp" for c in spec.numeric]
+    stages = []
+    if spec.categorical:
+        stages.append(StringIndexer(inputCols=list(spec.categorical), outputCols=idx, handleInvalid="keep",
+                                    stringOrderType="frequencyDesc"))
+    if spec.numeric:
+        stages.append(Imputer(inputCols=list(spec.numeric), outputCols=imputed, strategy="median"))
+    inputs = idx + imputed
+    if spec.uses_text:
+        stages += [ArrayToVector(inputCol="text_embedding", outputCol="_text_vec", size=spec.text_dim),
+                   PCA(k=spec.text_k, inputCol="_text_vec", outputCol="_text_pca")]
+        inputs.append("_text_pca")
+    stages.append(VectorAssembler(inputCols=inputs, outputCol=FEATURES, handleInvalid="keep"))
+    stages.append(GBTClassifier(featuresCol=FEATURES, labelCol="label", weightCol="_weight",
+                                maxIter=int(m.get("max_iter", 80)), maxDepth=int(m.get("max_depth", 5)),
+                                stepSize=float(m.get("step_size", 0.1)), seed=int(m.get("seed", 7)),
+                                maxBins=max_bins, subsamplingRate=0.8, featureSubsetStrategy="all"))
+    return Pipeline(stages=stages)
+
+
+def with_class_weights(df: DataFrame) -> DataFrame:
+    counts = {r["label"]: r["count"] for r in df.groupBy("label").count().collect()}
+    pos, neg = counts.get(1.0, 0), counts.get(0.0, 0)
+    if not pos or not neg:
+        raise ValueError(f"training leads need both outcomes: {pos} converted, {neg} not converted")
+    return df.withColumn("_weight", F.when(F.col("label") == 1.0, neg / pos).otherwise(1.0))
+
+
+def fit_lead_model(train: DataFrame, calibrate: DataFrame, spec: FeatureSpec, conf: Conf) -> PipelineModel:
+    """The fitted pipeline; its output column ``p_convert`` is the calibrated probability."""
+    cards = [train.select(F.countDistinct(c)).first()[0] for c in spec.categorical]
+    max_bins = max([32, *[c + 2 for c in cards]])
+    fitted = _pipeline(spec, conf, max_bins).fit(with_class_weights(train))
+    raw = PositiveProbability(inputCol="probability", outputCol="p_raw")
+    uncalibrated = PipelineModel(stages=[*fitted.stages, raw])
+    iso = IsotonicRegression(featuresCol="p_raw", labelCol="label", predictionCol="p_convert") \
+        .fit(uncalibrated.transform(calibrate))
+    return PipelineModel(stages=[*uncalibrated.stages, iso])
+
+
+def evaluate(scored: DataFrame) -> dict[str, float]:
+    """ROC-AUC, PR-AUC, top-decile conversion and lift, expected calibration error, Brier score."""
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+
+    data = scored.select("label", F.col("p_convert").cast("double").alias("p"), "p_raw").persist()
+    try:
+        ev = BinaryClassificationEvaluator(labelCol="label", rawPredictionCol="p_raw")
+        roc = ev.setMetricName("areaUnderROC").evaluate(data)
+        pr = ev.setMetricName("areaUnderPR").evaluate(data)
+        ranked = data.withColumn("_decile", F.ntile(10).over(Window.orderBy(F.desc("p_raw"))))
+        base = data.agg(F.avg("label")).first()[0] or 0.0
+        top = ranked.where(F.col("_decile") == 1).agg(F.avg("label")).first()[0] or 0.0
+        bins = data.withColumn("_bin", F.least(F.floor(F.col("p") * 10), F.lit(9))).groupBy("_bin").agg(
+            F.count(F.lit(1)).alias("n"), F.avg("p").alias("p"), F.avg("label").alias("y")).collect()
+        n = sum(b["n"] for b in bins)
+        ece = sum(b["n"] * abs(b["p"] - b["y"]) for b in bins) / n if n else 0.0
+        brier = data.agg(F.avg((F.col("p") - F.col("label")) ** 2)).first()[0]
+        return {"roc_auc": roc, "pr_auc": pr, "base_rate": base, "top_decile_rate": top,
+                "top_decile_lift": top / base if base else 0.0, "ece": ece, "brier": float(brier), "n": float(n)}
+    finally:
+        data.unpersist()

@@ -1,0 +1,114 @@
+"""``train-leads``: features -> time split -> GBT with and without text -> MLflow -> champion?
+
+The model without text features is trained and measured beside the real one
+in the same MLflow run, so the value of reading what leads write is a number
+in every run, not a claim.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from leadlake import tracking
+from leadlake.config import Conf
+from leadlake.lakehouse import Lakehouse
+from leadlake.leads.features import FEATURES_TABLE, LeadSchema, build_lead_features
+from leadlake.leads.model import evaluate, feature_spec, fit_lead_model, time_split
+from leadlake.progress import stage
+
+log = logging.getLogger("leadlake.leads")
+
+
+@dataclass(frozen=True)
+class TrainReport:
+    run_id: str
+    version: str
+    promoted: bool
+    metrics: dict
+    without_text: dict
+    champion_auc: float | None
+    train_rows: int
+    calibration_rows: int
+    validation_rows: int
+
+    def __str__(self) -> str:
+        m, b = self.metrics, self.without_text
+        champ = "none" if self.champion_auc is None else f"{self.champion_auc:.4f}"
+        return (f"lead model v{self.version} (run {self.run_id[:8]}): validation ROC-AUC {m['roc_auc']:.4f} "
+                f"(without text {b['roc_auc']:.4f}), PR-AUC {m['pr_auc']:.4f}, top-decile lift "
+                f"{m['top_decile_lift']:.2f}x, calibration error {m['ece']:.4f}; "
+                f"{self.train_rows:,}/{self.calibration_rows:,}/{self.validation_rows:,} leads train/calibrate/"
+                f"validate; champion before {champ}: {'promoted' if self.promoted else 'kept'}")
+
+
+def write_features(lh: Lakehouse, conf: Conf) -> DataFrame:
+    with stage(log, f"lead features -> {FEATURES_TABLE}") as st:
+        lh.write(build_lead_features(lh, conf), FEATURES_TABLE, mode="overwrite", overwrite_schema=True)
+        st.rows = lh.row_count(FEATURES_TABLE)
+    return lh.read(FEATURES_TABLE)
+
+
+def _importances(model, names: list[str]) -> list[tuple[str, float]]:
+    gbt = next(s for s in model.stages if type(s).__name__ == "GBTClassificationModel")
+    return list(zip(names, gbt.featureImportances.toArray().tolist(), strict=False))
+
+
+def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
+    import mlflow
+
+    schema = LeadSchema.from_conf(conf)
+    m = conf.get("leads.model") or {}
+    features = write_features(lh, conf)
+    labelled = features.where(F.col("label").isNotNull()).persist()
+    try:
+        train, calibrate, validate = (d.persist() for d in time_split(
+            labelled, float(m.get("validation_share", 0.2)), float(m.get("calibration_share", 0.2))))
+        sizes = [d.count() for d in (train, calibrate, validate)]
+        spec, plain = feature_spec(features, schema), feature_spec(features, schema, with_text=False)
+        with stage(log, f"fit GBT on {len(spec.names())} features") as st:
+            model = fit_lead_model(train, calibrate, spec, conf)
+            st.rows = sizes[0]
+        with stage(log, f"fit GBT without text ({len(plain.names())} features)") as st:
+            baseline = fit_lead_model(train, calibrate, plain, conf)
+            st.rows = sizes[0]
+        scored = model.transform(validate).select("label", "p_raw", "p_convert").persist()
+        metrics = evaluate(scored)
+        without_text = evaluate(baseline.transform(validate))
+        name = str(conf.get("leads.mlflow.registered_model"))
+        tracking.start(conf, "leads")
+        champion = tracking.champion_version(name)
+        champion_auc = None
+        if champion is not None:
+            try:
+                champ_model = mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}")
+                champion_auc = evaluate(champ_model.transform(validate))["roc_auc"]
+            except Exception as exc:  # a champion on other features cannot be compared: say so, replace it
+                log.warning("champion v%s cannot score today's validation leads (%s); it will be replaced",
+                            champion.version, exc)
+        with mlflow.start_run(run_name="train-leads") as run, stage(log, "log to MLflow"):
+            mlflow.log_params({**{f"model.{k}": v for k, v in m.items()}, "features": len(spec.names()),
+                               "text_pca_k": spec.text_k, "window_days": schema.window_days,
+                               "train_rows": sizes[0], "calibration_rows": sizes[1], "validation_rows": sizes[2]})
+            mlflow.log_metrics({f"val_{k}": v for k, v in metrics.items()})
+            mlflow.log_metrics({f"val_no_text_{k}": v for k, v in without_text.items()})
+            mlflow.log_dict({"feature_spec": asdict(spec), "names": spec.names()}, "feature_spec.json")
+            sample = scored.limit(200_000).toPandas()
+            tracking.log_classifier_plots(sample["label"].to_numpy(), sample["p_raw"].to_numpy(),
+                                          sample["p_convert"].to_numpy(dtype=np.float64),
+                                          _importances(model, spec.names()))
+            info = mlflow.spark.log_model(model, "model", registered_model_name=name,
+                                          pip_requirements=tracking.PIP_REQUIREMENTS)
+            version = str(info.registered_model_version)
+            promoted = tracking.promote_if_better(name, version, metrics["roc_auc"], champion_auc)
+            mlflow.set_tag("promoted", str(promoted))
+        scored.unpersist()
+        for d in (train, calibrate, validate):
+            d.unpersist()
+        return TrainReport(run.info.run_id, version, promoted, metrics, without_text, champion_auc, *sizes)
+    finally:
+        labelled.unpersist()

@@ -1,0 +1,131 @@
+"""Need category of a text: what the customer is talking about.
+
+The taxonomy lives in conf (``needs.categories``: label -> describing
+phrases), so a team adds its own labels without code. With no labelled
+examples the category is zero-shot: the label whose phrases are closest to
+the text in embedding space, and ``other`` below ``needs.min_confidence``.
+Once a team has labelled examples, a logistic-regression head over the same
+embeddings is trained and saved beside the sentiment head, and used instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pyspark.ml.classification import LogisticRegressionModel
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from leadlake.config import Conf
+from leadlake.errors import ConfError
+from leadlake.needs.heads import PROBS, anchor_centroids, best_label, fit_head, with_label_probs
+from leadlake.text import embed
+from leadlake.text.encoders import EncoderSpec
+
+log = logging.getLogger("leadlake.needs")
+
+OTHER = "other"
+_EMB = "_needs_embedding"
+
+
+@dataclass(frozen=True)
+class NeedsModel:
+    """The taxonomy and, when trained, the supervised head for one encoder."""
+
+    model_id: str
+    categories: Mapping[str, Sequence[str]] = field(hash=False)
+    head: LogisticRegressionModel | None = field(default=None, hash=False)
+    min_confidence: float = 0.3
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.categories)
+
+    @property
+    def method(self) -> str:
+        return "supervised" if self.head is not None else "zero-shot"
+
+    def save(self, folder: str | Path) -> None:
+        if self.head is None:
+            raise ValueError("a zero-shot needs model has nothing to save")
+        self.head.write().overwrite().save(str(folder))
+        (Path(folder) / "labels.json").write_text(json.dumps(list(self.labels)))
+
+
+def taxonomy(conf: Conf) -> dict[str, list[str]]:
+    categories = conf.get("needs.categories") or {}
+    if not isinstance(categories, Mapping) or len(categories) < 2:
+        raise ConfError("needs.categories must map at least two labels to describing phrases")
+    out = {}
+    for label, phrases in categories.items():
+        if isinstance(phrases, str):
+            phrases = [phrases]
+        if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
+            raise ConfError(f"needs.categories.{label} needs at least one describing phrase")
+        out[str(label)] = list(phrases)
+    return out
+
+
+def needs_dir(models_dir: str | Path, spec: EncoderSpec) -> Path:
+    return Path(models_dir) / "needs" / spec.model_id.replace("/", "__")
+
+
+def load_needs(models_dir: str | Path, spec: EncoderSpec, conf: Conf) -> NeedsModel:
+    """The saved head when one was trained for this taxonomy, else zero-shot."""
+    categories = taxonomy(conf)
+    min_conf = float(conf.get("needs.min_confidence", 0.3))
+    folder = needs_dir(models_dir, spec)
+    labels_file = folder / "labels.json"
+    if labels_file.exists():
+        saved = json.loads(labels_file.read_text())
+        if saved == list(categories):
+            return NeedsModel(spec.model_id, categories, LogisticRegressionModel.load(str(folder)), min_conf)
+        log.warning("need-category head at %s was trained for labels %s, conf now has %s; using zero-shot",
+                    folder, saved, list(categories))
+    return NeedsModel(spec.model_id, categories, None, min_conf)
+
+
+def train_needs(labelled: DataFrame, spec: EncoderSpec, categories: Mapping[str, Sequence[str]], *,
+                text_col: str = "text", label_col: str = "need_category", reg: float = 0.01) -> NeedsModel:
+    """A supervised head from labelled texts; labels outside the taxonomy are ignored."""
+    labels = tuple(categories)
+    embedded = embed(labelled.where(F.col(label_col).isin(*labels)), text_col, _EMB, spec=spec)
+    return NeedsModel(spec.model_id, categories, fit_head(embedded, _EMB, label_col, labels, reg=reg), 0.0)
+
+
+def classify_with(df: DataFrame, model: NeedsModel, spec: EncoderSpec, *, text_col: str = "text",
+                  embedding_col: str | None = None) -> DataFrame:
+    """``df`` with ``need_category`` and ``need_confidence`` (both null for empty text)."""
+    src = df if embedding_col else embed(df, text_col, _EMB, spec=spec)
+    emb = embedding_col or _EMB
+    centroids = None if model.head is not None else anchor_centroids(spec, model.categories, model.labels)
+    out = with_label_probs(src, emb, head=model.head, centroids=centroids)
+    label, confidence = best_label(F.col(PROBS), model.labels)
+    out = out.withColumn("need_confidence", F.round(confidence, 4)).withColumn(
+        "need_category",
+        F.when(F.col("need_confidence") >= model.min_confidence, label).when(F.col(emb).isNotNull(), F.lit(OTHER)),
+    )
+    return out.drop(PROBS, *([] if embedding_col else [_EMB]))
+
+
+def evaluate_needs(labelled: DataFrame, model: NeedsModel, spec: EncoderSpec, *, text_col: str = "text",
+                   label_col: str = "need_category") -> dict[str, float]:
+    """Accuracy and macro-F1 against labelled texts."""
+    truth = labelled.select(F.col(text_col).alias("_text"), F.col(label_col).alias("_truth"))
+    scored = classify_with(truth, model, spec, text_col="_text").where(F.col("need_category").isNotNull())
+    pairs = scored.groupBy(F.col("_truth").alias("truth"), F.col("need_category").alias("pred")).count().collect()
+    total = sum(r["count"] for r in pairs)
+    correct = sum(r["count"] for r in pairs if r["truth"] == r["pred"])
+    f1s = []
+    for label in model.labels:
+        tp = sum(r["count"] for r in pairs if r["truth"] == label and r["pred"] == label)
+        fp = sum(r["count"] for r in pairs if r["truth"] != label and r["pred"] == label)
+        fn = sum(r["count"] for r in pairs if r["truth"] == label and r["pred"] != label)
+        if tp + fp + fn:
+            f1s.append(2 * tp / (2 * tp + fp + fn))
+    return {"n": float(total), "accuracy": correct / total if total else 0.0,
+            "macro_f1": sum(f1s) / len(f1s) if f1s else 0.0}

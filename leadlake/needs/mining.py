@@ -1,0 +1,301 @@
+"""Needs mining over the lakehouse: silver.text_signals, gold.need_insights, gold.customer_needs.
+
+Every text of the configured sources (feedback, interactions) gets one row of
+signals: sentiment, need category, entities, topic and urgent language. Texts
+are embedded once (``silver.text_embeddings``); the signals are recomputed
+from those vectors each run, because topics are rediscovered over all texts.
+
+A *need* is a need category and a topic within it. Its priority is
+importance x urgency (definitions in ``conf/default.yaml`` under
+``needs.priority``), each part scaled across the needs of this run, so the
+top of ``gold.need_insights`` is what marketing and product should read first.
+Gold tables carry ``as_of`` (the newest text's time), never the wall clock, so
+a rerun on the same input writes the same content.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from leadlake.config import Conf
+from leadlake.errors import ConfError
+from leadlake.lakehouse import Lakehouse
+from leadlake.needs.categories import NeedsModel, classify_with
+from leadlake.needs.entities import entity_patterns
+from leadlake.needs.sentiment import SentimentModel, score_sentiment
+from leadlake.needs.topics import Topics, discover_topics
+from leadlake.progress import stage
+from leadlake.text.encoders import EncoderSpec
+from leadlake.text.pii import clean_text, text_key
+from leadlake.text.store import EMBEDDINGS_TABLE, update_text_embeddings
+
+log = logging.getLogger("leadlake.needs")
+
+SIGNALS_TABLE = "silver.text_signals"
+INSIGHTS_TABLE = "gold.need_insights"
+CUSTOMER_NEEDS_TABLE = "gold.customer_needs"
+WHO = ("customer_id", "lead_id")
+
+
+@dataclass(frozen=True)
+class Source:
+    table: str
+    text_col: str
+    id_col: str
+    who_col: str
+    ts_col: str = "ts"
+
+
+@dataclass(frozen=True)
+class MiningReport:
+    texts_read: int
+    signals_written: int
+    without_text: int
+    topics: int
+    needs: int
+    customers: int
+
+    def __str__(self) -> str:
+        return (f"{self.texts_read:,} texts read, {self.signals_written:,} signal rows written "
+                f"({self.without_text:,} without text), {self.topics} topics, {self.needs} needs, "
+                f"{self.customers:,} customers with needs")
+
+
+def sources_from_conf(conf: Conf) -> list[Source]:
+    out = []
+    for entry in conf.get("needs.sources") or ():
+        if not isinstance(entry, Sequence) or len(entry) not in (4, 5):
+            raise ConfError(f"needs.sources entries are [table, text column, id column, customer_id|lead_id"
+                            f"(, timestamp column)], got {entry!r}")
+        source = Source(*[str(x) for x in entry])
+        if source.who_col not in WHO:
+            raise ConfError(f"needs.sources: who raised the text must be one of {WHO}, got {source.who_col!r}")
+        out.append(source)
+    if not out:
+        raise ConfError("needs.sources is empty: nothing to mine")
+    return out
+
+
+def urgent_language(text: Column, terms: Sequence[str]) -> Column:
+    """True where the text contains any urgent term as whole words (case-insensitive)."""
+    if not terms:
+        return F.lit(False)
+    pattern = r"(?i)\b(" + "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in terms) + r")\b"
+    return F.coalesce(text.rlike(pattern), F.lit(False))
+
+
+def read_texts(lh: Lakehouse, sources: Sequence[Source]) -> DataFrame:
+    """One row per source row: source, source_id, lead_id, customer_id, ts, text (PII-masked), text_hash."""
+    frames = []
+    for src in sources:
+        df = lh.read(src.table, columns=[src.id_col, src.who_col, src.ts_col, src.text_col])
+        text = clean_text(F.col(src.text_col))
+        frames.append(df.select(
+            F.lit(src.table).alias("source"),
+            F.col(src.id_col).cast("string").alias("source_id"),
+            (F.col(src.who_col) if src.who_col == "lead_id" else F.lit(None)).cast("string").alias("lead_id"),
+            (F.col(src.who_col) if src.who_col == "customer_id" else F.lit(None)).cast("string").alias("customer_id"),
+            F.col(src.ts_col).cast("timestamp").alias("ts"),
+            F.when(F.length(text) > 0, text).alias("text"),
+        ))
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.unionByName(f)
+    return out.withColumn("text_hash", F.when(F.col("text").isNotNull(), text_key(F.col("text"))))
+
+
+def _with_customers(lh: Lakehouse, texts: DataFrame) -> DataFrame:
+    """Fill customer_id for texts written by leads that became customers (bronze.customers.lead_id)."""
+    if not lh.exists("bronze.customers"):
+        return texts
+    link = lh.read("bronze.customers", columns=["customer_id", "lead_id"]).where(F.col("lead_id").isNotNull()) \
+        .dropDuplicates(["lead_id"]).select("lead_id", F.col("customer_id").alias("_linked"))
+    return texts.join(link, "lead_id", "left").withColumn(
+        "customer_id", F.coalesce("customer_id", "_linked")).drop("_linked")
+
+
+def classify_texts(lh: Lakehouse, texts: DataFrame, spec: EncoderSpec, sentiment: SentimentModel,
+                   needs: NeedsModel) -> DataFrame:
+    """Texts with their stored embedding (``_emb``), sentiment and need category."""
+    emb = lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "model_id", "embedding"]) \
+        .where(F.col("model_id") == spec.model_id).select("text_hash", F.col("embedding").alias("_emb"))
+    return (
+        texts.join(emb, "text_hash", "left")
+        .transform(lambda d: score_sentiment(d, sentiment, spec, embedding_col="_emb"))
+        .transform(lambda d: classify_with(d, needs, spec, embedding_col="_emb"))
+    )
+
+
+def find_topics(classified: DataFrame, conf: Conf) -> Topics:
+    excluded = [str(c) for c in conf.get("needs.priority.exclude") or ()]
+    return discover_topics(classified.where(~F.col("need_category").isin(*excluded)).dropDuplicates(["text_hash"]),
+                           "_emb", "text", group_col="need_category",
+                           k=int(conf.get("needs.topics.k", 4)),
+                           keywords=int(conf.get("needs.topics.keywords", 4)),
+                           seed=int(conf.get("needs.topics.seed", 7)))
+
+
+def with_topics_and_entities(lh: Lakehouse, classified: DataFrame, topics: Topics, conf: Conf,
+                             spec: EncoderSpec) -> DataFrame:
+    """The ``silver.text_signals`` rows."""
+    catalogue = conf.get("needs.entities.products_table")
+    products = lh.read(catalogue) if catalogue and lh.exists(catalogue) else None
+    from udfs.entities import entities_udf
+
+    extract = entities_udf(*entity_patterns(conf, products))
+    return (
+        topics.assign(classified, "_emb", "need_category")
+        .withColumn("entities", F.when(F.col("text").isNotNull(), extract(F.coalesce("text", F.lit("")))))
+        .withColumn("is_urgent", urgent_language(F.col("text"), conf.get("needs.priority.urgent_terms") or ()))
+        .select("source", "source_id", "lead_id", "customer_id", "ts", "text", "text_hash",
+                "sentiment_score", "sentiment_label", "need_category", "need_confidence", "entities",
+                F.col("topic_id").cast("int").alias("topic_id"), "topic_label", "is_urgent",
+                F.lit(spec.model_id).alias("model_id"))
+    )
+
+
+def customer_values(lh: Lakehouse) -> DataFrame:
+    """What each customer is worth: CLV where scored, else net spend to date."""
+    if lh.exists("gold.customer_clv"):
+        return lh.read("gold.customer_clv", columns=["customer_id", "clv_12m"]).select(
+            "customer_id", F.col("clv_12m").cast("double").alias("customer_value"))
+    if lh.exists("bronze.orders"):
+        return lh.read("bronze.orders", columns=["customer_id", "amount"]).groupBy("customer_id").agg(
+            F.greatest(F.sum("amount"), F.lit(0.0)).alias("customer_value"))
+    return lh.spark.createDataFrame([], "customer_id string, customer_value double")
+
+
+def _scaled(col: str) -> Column:
+    top = F.max(col).over(Window.partitionBy())
+    return F.when(top > 0, F.col(col) / top).otherwise(F.lit(0.0))
+
+
+def need_insights(signals: DataFrame, values: DataFrame, conf: Conf) -> DataFrame:
+    """One row per need (category x topic): volume, trend, sentiment, importance, urgency, priority, examples."""
+    days = int(conf.get("needs.priority.recent_days", 28))
+    weights = conf.get("needs.priority.weights") or {}
+    w_vol, w_neg, w_val = (float(weights.get(k, d)) for k, d in (("volume", 0.4), ("negative", 0.35),
+                                                                  ("value", 0.25)))
+    total_w = w_vol + w_neg + w_val or 1.0
+    n_examples = int(conf.get("needs.priority.examples", 3))
+    excluded = [str(c) for c in conf.get("needs.priority.exclude") or ()]
+    mined = signals.where(F.col("need_category").isNotNull() & ~F.col("need_category").isin(*excluded))
+    as_of = F.max("ts").over(Window.partitionBy())
+    mined = mined.withColumn("as_of", as_of).withColumn(
+        "_period", F.when(F.col("ts") > F.col("as_of") - F.expr(f"INTERVAL {days} DAYS"), "recent")
+        .when(F.col("ts") > F.col("as_of") - F.expr(f"INTERVAL {2 * days} DAYS"), "prior"))
+    keys = ["need_category", "topic_id", "topic_label"]
+    rank = Window.partitionBy(*keys).orderBy(F.desc(F.col("sentiment_label") == "negative"),
+                                             F.desc("need_confidence"), "text_hash")
+    examples = mined.dropDuplicates([*keys, "text_hash"]).withColumn("_r", F.row_number().over(rank)) \
+        .where(F.col("_r") <= n_examples).groupBy(*keys).agg(
+            F.transform(F.array_sort(F.collect_list(F.struct("_r", "text"))), lambda s: s["text"])
+            .alias("example_texts"))
+    value = mined.where(F.col("customer_id").isNotNull()).select(*keys, "customer_id").distinct() \
+        .join(values, "customer_id", "left").groupBy(*keys) \
+        .agg(F.coalesce(F.sum("customer_value"), F.lit(0.0)).alias("customer_value"))
+    agg = mined.groupBy(*keys).agg(
+        F.count(F.lit(1)).alias("volume"),
+        F.countDistinct("customer_id").alias("customers"),
+        F.round(F.avg("sentiment_score"), 4).alias("avg_sentiment"),
+        F.avg((F.col("sentiment_label") == "negative").cast("double")).alias("negative_share"),
+        F.avg(F.col("is_urgent").cast("double")).alias("urgent_share"),
+        F.sum((F.col("_period") == "recent").cast("int")).alias("recent_volume"),
+        F.sum((F.col("_period") == "prior").cast("int")).alias("prior_volume"),
+        F.max("as_of").alias("as_of"),
+    )
+    growth = (F.col("recent_volume") - F.col("prior_volume")) / F.greatest(F.col("prior_volume"), F.lit(1))
+    out = (
+        agg.join(value, keys, "left").join(examples, keys, "left")
+        .withColumn("customer_value", F.coalesce("customer_value", F.lit(0.0)))
+        .withColumn("growth", F.round(F.least(F.greatest(growth, F.lit(-1.0)), F.lit(1.0)), 4))
+        .withColumn("importance", (F.lit(w_vol) * _scaled("volume") + F.lit(w_neg) * F.col("negative_share")
+                                   + F.lit(w_val) * _scaled("customer_value")) / F.lit(total_w))
+        .withColumn("urgency", (_scaled("urgent_share") + (F.col("growth") + 1) / 2) / 2)
+        .withColumn("priority", F.round(F.lit(100.0) * F.col("importance") * F.col("urgency"), 1))
+    )
+    return out.select(
+        F.concat_ws(":", "need_category", F.col("topic_id").cast("string")).alias("need_id"),
+        *keys, "volume", "customers", "recent_volume", "prior_volume", "growth",
+        F.when(F.col("growth") >= 0.2, "rising").when(F.col("growth") <= -0.2, "falling").otherwise("steady")
+        .alias("trend"),
+        "avg_sentiment", F.round("negative_share", 4).alias("negative_share"),
+        F.round("urgent_share", 4).alias("urgent_share"), F.round("customer_value", 2).alias("customer_value"),
+        F.round("importance", 4).alias("importance"), F.round("urgency", 4).alias("urgency"), "priority",
+        "example_texts", "as_of",
+    )
+
+
+def customer_needs(signals: DataFrame, insights: DataFrame) -> DataFrame:
+    """One row per customer and need category they raised, with the priority of the need behind it."""
+    needs = insights.select("need_category").distinct()
+    raised = signals.where(F.col("customer_id").isNotNull()).join(needs, "need_category")
+    latest = Window.partitionBy("customer_id", "need_category").orderBy(F.desc("ts"), "text_hash")
+    with_priority = raised.join(insights.select("need_category", "topic_id", "priority"),
+                                ["need_category", "topic_id"], "left")
+    return (
+        with_priority.withColumn("_latest", F.row_number().over(latest) == 1)
+        .groupBy("customer_id", "need_category").agg(
+            F.count(F.lit(1)).alias("mentions"),
+            F.sum((F.col("sentiment_label") == "negative").cast("int")).alias("negative_mentions"),
+            F.round(F.avg("sentiment_score"), 4).alias("avg_sentiment"),
+            F.max(F.col("is_urgent")).alias("urgent"),
+            F.max("ts").alias("last_mentioned_at"),
+            F.max("priority").alias("need_priority"),
+            F.max(F.when(F.col("_latest"), F.col("topic_label"))).alias("latest_topic"),
+            F.max(F.when(F.col("_latest"), F.col("text"))).alias("latest_text"),
+        )
+        .select("customer_id", "need_category", "mentions", "negative_mentions", "avg_sentiment", "urgent",
+                "need_priority", "latest_topic", "latest_text", "last_mentioned_at")
+    )
+
+
+def mine_needs(lh: Lakehouse, conf: Conf, spec: EncoderSpec, sentiment: SentimentModel,
+               needs: NeedsModel) -> MiningReport:
+    sources = sources_from_conf(conf)
+    present = [s for s in sources if lh.exists(s.table)]
+    for s in sources:
+        if s not in present:
+            log.warning("needs source %s does not exist; skipped", s.table)
+    if not present:
+        raise ConfError("none of the needs.sources tables exist: " + ", ".join(s.table for s in sources))
+    update_text_embeddings(lh, spec, [(s.table, s.text_col) for s in present])
+    with stage(log, "read texts") as st:
+        texts = _with_customers(lh, read_texts(lh, present)).persist()
+        st.rows = read = texts.count()
+    classified = signals = topics = None
+    try:
+        with stage(log, f"sentiment ({sentiment.method}) and need category ({needs.method})") as st:
+            classified = classify_texts(lh, texts, spec, sentiment, needs).persist()
+            st.rows = classified.count()
+        with stage(log, "discover topics per need category") as st:
+            topics = find_topics(classified, conf)
+            st.rows = n_topics = topics.table.count()
+        with stage(log, f"entities, topics and urgency -> {SIGNALS_TABLE}") as st:
+            signals = with_topics_and_entities(lh, classified, topics, conf, spec).persist()
+            lh.write(signals, SIGNALS_TABLE, mode="overwrite", overwrite_schema=True)
+            st.rows = written = signals.count()
+            without = signals.where(F.col("text").isNull()).count()
+            st.detail = f"{without:,} rows without text"
+        if written != read:
+            raise RuntimeError(f"text_signals has {written:,} rows for {read:,} texts read")
+        with stage(log, "need insights and customer needs") as st:
+            insights = need_insights(signals, customer_values(lh), conf).persist()
+            lh.write(insights, INSIGHTS_TABLE, mode="overwrite", overwrite_schema=True)
+            per_customer = customer_needs(signals, insights)
+            lh.write(per_customer, CUSTOMER_NEEDS_TABLE, mode="overwrite", overwrite_schema=True)
+            n_needs = insights.count()
+            customers = lh.read(CUSTOMER_NEEDS_TABLE, columns=["customer_id"]).distinct().count()
+            insights.unpersist()
+            st.rows = n_needs
+        return MiningReport(read, written, without, n_topics, n_needs, customers)
+    finally:
+        for df in (signals, classified, topics.table if topics else None, texts):
+            if df is not None:
+                df.unpersist()

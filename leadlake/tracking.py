@@ -1,0 +1,136 @@
+"""MLflow for every leadlake model: where runs go, plots as artifacts, champion / challenger.
+
+The default store lives in the lakehouse (``<lakehouse>/mlflow``: a SQLite
+database for runs and the registry, a folder for artifacts), so a laptop
+needs no server; any MLflow URI (a tracking server, ``databricks``) can be set
+in conf instead. A new model takes the ``champion`` alias only if it beats
+the current champion on the same validation data.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from leadlake.config import Conf
+
+log = logging.getLogger("leadlake.tracking")
+
+CHAMPION = "champion"
+# Written into the logged model instead of letting MLflow infer them (inference imports and probes packages).
+PIP_REQUIREMENTS = ["leadlake", "pyspark>=4.0,<4.3"]
+
+
+def tracking_uri(conf: Conf, section: str) -> str:
+    uri = conf.get(f"{section}.mlflow.tracking_uri")
+    if uri:
+        return str(uri)
+    root = Path(conf.lakehouse).expanduser().resolve() / "mlflow"
+    root.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{root / 'mlflow.db'}"
+
+
+def start(conf: Conf, section: str) -> str:
+    """Point MLflow at the conf's store and experiment; returns the experiment name."""
+    import mlflow
+
+    uri = tracking_uri(conf, section)
+    mlflow.set_tracking_uri(uri)
+    name = str(conf.get(f"{section}.mlflow.experiment"))
+    if mlflow.get_experiment_by_name(name) is None:
+        artifacts = None
+        if uri.startswith("sqlite:///"):
+            artifacts = (Path(uri[len("sqlite:///"):]).parent / "artifacts").as_uri()
+        mlflow.create_experiment(name, artifact_location=artifacts)
+    mlflow.set_experiment(name)
+    return name
+
+
+def champion_version(name: str):
+    """The registered version holding the champion alias, or None."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.MlflowClient().get_model_version_by_alias(name, CHAMPION)
+    except MlflowException:
+        return None
+
+
+def promote_if_better(name: str, version: str, score: float, champion_score: float | None) -> bool:
+    import mlflow
+
+    if champion_score is not None and score <= champion_score:
+        log.info("%s v%s scores %.4f, champion %.4f: champion kept", name, version, score, champion_score)
+        return False
+    mlflow.MlflowClient().set_registered_model_alias(name, CHAMPION, version)
+    log.info("%s v%s is the new champion (%.4f vs %s)", name, version, score,
+             "none" if champion_score is None else f"{champion_score:.4f}")
+    return True
+
+
+def log_figure(draw: Callable, filename: str) -> None:
+    """Draw on a fresh matplotlib figure and log it as a PNG artifact of the active run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import mlflow
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    try:
+        draw(ax)
+        fig.tight_layout()
+        mlflow.log_figure(fig, filename)
+    finally:
+        plt.close(fig)
+
+
+def roc_points(y: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.argsort(-p, kind="stable")
+    y = y[order]
+    tp, fp = np.cumsum(y), np.cumsum(1 - y)
+    return np.r_[0, fp / max(fp[-1], 1)], np.r_[0, tp / max(tp[-1], 1)]
+
+
+def log_classifier_plots(y: np.ndarray, p_raw: np.ndarray, p: np.ndarray, importances: Sequence[tuple[str, float]],
+                         prefix: str = "") -> None:
+    """ROC, cumulative gain / lift, calibration and feature importance, from a validation sample."""
+    fpr, tpr = roc_points(y, p_raw)
+
+    def roc(ax):
+        ax.plot(fpr, tpr, label="model")
+        ax.plot([0, 1], [0, 1], "--", color="grey", label="random")
+        ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC (validation)")
+        ax.legend()
+
+    def gain(ax):
+        order = np.argsort(-p_raw, kind="stable")
+        share = np.arange(1, len(y) + 1) / len(y)
+        captured = np.cumsum(y[order]) / max(y.sum(), 1)
+        ax.plot(share, captured, label="model")
+        ax.plot([0, 1], [0, 1], "--", color="grey", label="random")
+        ax.set(xlabel="share of leads called (by score)", ylabel="share of conversions found",
+               title="Cumulative gain (validation)")
+        ax.legend()
+
+    def calibration(ax):
+        bins = np.minimum((p * 10).astype(int), 9)
+        xs = [p[bins == b].mean() for b in range(10) if (bins == b).any()]
+        ys = [y[bins == b].mean() for b in range(10) if (bins == b).any()]
+        ax.plot(xs, ys, "o-", label="model")
+        ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect")
+        ax.set(xlabel="predicted p_convert", ylabel="observed conversion rate", title="Calibration (validation)")
+        ax.legend()
+
+    def importance(ax):
+        top = sorted(importances, key=lambda kv: kv[1])[-15:]
+        ax.barh([k for k, _ in top], [v for _, v in top])
+        ax.set(xlabel="importance (GBT)", title="Feature importance")
+
+    for draw, name in ((roc, "roc.png"), (gain, "gain.png"), (calibration, "calibration.png"),
+                       (importance, "feature_importance.png")):
+        log_figure(draw, f"plots/{prefix}{name}")

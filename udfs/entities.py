@@ -1,0 +1,78 @@
+"""Named entities inside Spark executors: spaCy NER plus gazetteer patterns.
+
+The spaCy pipeline is loaded once per Python worker (memoised per
+configuration) and run with ``nlp.pipe`` over each Arrow batch, with the
+parser, tagger and lemmatizer disabled: only tokenisation and NER run. An
+``entity_ruler`` placed before the statistical NER tags the user's own
+product names and product features, which a general-purpose model cannot
+know; the model keeps organisations, money and dates.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+
+import pandas as pd
+from pyspark.sql import types as T
+from pyspark.sql.functions import pandas_udf
+
+from leadlake.errors import EnvironmentProblem
+
+ENTITY = T.StructType([
+    T.StructField("text", T.StringType()),
+    T.StructField("label", T.StringType()),
+    T.StructField("start", T.IntegerType()),
+    T.StructField("end", T.IntegerType()),
+])
+# spaCy (OntoNotes) labels -> what a sales-data engineer calls them; other labels are dropped.
+LABELS = {"PRODUCT": "product", "FEATURE": "feature", "ORG": "organisation", "MONEY": "money",
+          "DATE": "date", "TIME": "date"}
+_DISABLED = ("parser", "tagger", "lemmatizer", "attribute_ruler", "senter", "morphologizer")
+
+
+@functools.lru_cache(maxsize=4)
+def load_ner(model: str, products: tuple[str, ...], features: tuple[str, ...], organisations: tuple[str, ...] = ()):
+    try:
+        import spacy
+    except ImportError as exc:
+        raise EnvironmentProblem("entity extraction needs spaCy: pip install 'leadlake[nlp]' or spacy") from exc
+    try:
+        nlp = spacy.load(model, exclude=[p for p in _DISABLED])
+    except OSError as exc:
+        raise EnvironmentProblem(f"spaCy model {model!r} is not installed (set needs.entities.model)") from exc
+    patterns = [{"label": "PRODUCT", "pattern": [{"LOWER": w.lower()} for w in name.split()]} for name in products]
+    patterns += [{"label": "FEATURE", "pattern": [{"LOWER": w.lower()} for w in name.split()]} for name in features]
+    patterns += [{"label": "ORG", "pattern": [{"LOWER": w.lower()} for w in name.split()]} for name in organisations]
+    if patterns:
+        ruler = nlp.add_pipe("entity_ruler", before="ner", config={"overwrite_ents": True})
+        ruler.add_patterns(patterns)
+    return nlp
+
+
+def entities_of(nlp, texts: list[str]) -> list[list[dict]]:
+    out = []
+    for doc in nlp.pipe(texts, batch_size=256):
+        seen, ents = set(), []
+        for ent in doc.ents:
+            label = LABELS.get(ent.label_)
+            if label and (ent.start_char, ent.end_char) not in seen:
+                seen.add((ent.start_char, ent.end_char))
+                ents.append({"text": ent.text, "label": label, "start": ent.start_char, "end": ent.end_char})
+        out.append(ents)
+    return out
+
+
+@functools.lru_cache(maxsize=8)
+def entities_udf(model: str, products: tuple[str, ...] = (), features: tuple[str, ...] = (),
+                 organisations: tuple[str, ...] = ()):
+    """A column function: text -> array<struct<text, label, start, end>> (empty for null or blank text)."""
+
+    @pandas_udf(T.ArrayType(ENTITY))
+    def extract(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
+        nlp = load_ner(model, products, features, organisations)
+        for texts in batches:
+            values = texts.fillna("").astype(str).tolist()
+            yield pd.Series(entities_of(nlp, values))
+
+    return extract

@@ -57,6 +57,7 @@ lint: $(STAMP)
 bench: setup
 	$(PY) bench/delta_io.py
 	$(PY) bench/embeddings.py
+	$(PY) bench/lead_model.py
 
 clean:
 	rm -rf $(VENV) lakehouse spark-warehouse .pytest_cache

@@ -48,6 +48,10 @@ JOBS: tuple[JobSpec, ...] = (
             "mine customer needs: sentiment, need category, entities, topics and priorities"),
     JobSpec("train-leads", "leadlake.jobs.train_leads",
             "train the lead conversion model (GBT, with and without text), log to MLflow, promote if better"),
+    JobSpec("score-leads", "leadlake.jobs.score_leads",
+            "score leads with the champion model: p_convert, score, tier, rank, reasons, junk -> gold.lead_scores"),
+    JobSpec("feedback", "leadlake.jobs.feedback",
+            "re-tune tier thresholds from closed deals, report drift and realised precision, flag retrains"),
     JobSpec("export-model", "leadlake.jobs.export_model", "export the sentence encoder to ONNX (optionally int8)",
             needs_spark=False),
     JobSpec(

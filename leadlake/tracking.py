@@ -63,7 +63,8 @@ def champion_version(name: str):
 def promote_if_better(name: str, version: str, score: float, champion_score: float | None) -> bool:
     import mlflow
 
-    if champion_score is not None and score <= champion_score:
+    # A tie (same model retrained on the same data scores the same, up to float noise) keeps the champion.
+    if champion_score is not None and score <= champion_score + 1e-9:
         log.info("%s v%s scores %.4f, champion %.4f: champion kept", name, version, score, champion_score)
         return False
     mlflow.MlflowClient().set_registered_model_alias(name, CHAMPION, version)

@@ -43,3 +43,24 @@ def conf(tmp_path) -> Conf:
 @pytest.fixture
 def lakehouse(spark, conf) -> Lakehouse:
     return Lakehouse(spark, conf)
+
+
+DEMO_LEADS = 1500
+FAST_MODELS = {"leads": {"model": {"max_iter": 30, "max_depth": 4}}}
+
+
+@pytest.fixture(scope="session")
+def demo_lakehouse(spark, tmp_path_factory) -> Lakehouse:
+    """One demo lakehouse with embeddings and mined needs, shared by the needs and lead tests."""
+    from leadlake.demo import DemoSpec, generate_demo
+    from leadlake.needs.categories import load_needs
+    from leadlake.needs.mining import mine_needs
+    from leadlake.needs.sentiment import SentimentModel
+    from leadlake.text import encoder_spec
+
+    lh = Lakehouse(spark, make_conf(tmp_path_factory.mktemp("demo-lakehouse"), **FAST_MODELS))
+    generate_demo(lh, DemoSpec(leads=DEMO_LEADS, seed=5))
+    spec = encoder_spec(lh.conf)
+    lh.mining_report = mine_needs(lh, lh.conf, spec, SentimentModel(spec.model_id),
+                                  load_needs("/nonexistent", spec, lh.conf))
+    return lh

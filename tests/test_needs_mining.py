@@ -7,19 +7,15 @@ import datetime as dt
 import pytest
 from pyspark.sql import functions as F
 
-from leadlake.demo import DemoSpec, generate_demo
-from leadlake.lakehouse import Lakehouse
 from leadlake.needs import classify_needs, extract_entities
 from leadlake.needs.categories import evaluate_needs, load_needs, taxonomy, train_needs
 from leadlake.needs.mining import (
     CUSTOMER_NEEDS_TABLE,
     INSIGHTS_TABLE,
     SIGNALS_TABLE,
-    mine_needs,
     need_insights,
     urgent_language,
 )
-from leadlake.needs.sentiment import SentimentModel
 from leadlake.needs.topics import discover_topics
 from leadlake.text import embed, encoder_spec
 
@@ -152,12 +148,8 @@ def test_urgent_language_matches_whole_words():
 
 
 @pytest.fixture(scope="module")
-def mined(spark, tmp_path_factory):
-    lh = Lakehouse(spark, make_conf(tmp_path_factory.mktemp("mined")))
-    generate_demo(lh, DemoSpec(leads=400, seed=5))
-    spec = encoder_spec(lh.conf)
-    report = mine_needs(lh, lh.conf, spec, SentimentModel(spec.model_id), load_needs("/nonexistent", spec, lh.conf))
-    return lh, report
+def mined(demo_lakehouse):
+    return demo_lakehouse, demo_lakehouse.mining_report
 
 
 def test_mine_needs_writes_every_text_once(mined):

@@ -12,13 +12,17 @@ from pathlib import Path
 
 from pyspark.sql import functions as F
 
+from leadlake import tracking
 from leadlake.demo import generate_demo
 from leadlake.errors import EnvironmentProblem
 from leadlake.jobs import train_sentiment
 from leadlake.jobs.demo_data import add_arguments as add_data_arguments
 from leadlake.jobs.demo_data import spec_from_args
 from leadlake.jobs.mine_needs import format_top_needs
+from leadlake.jobs.score_leads import format_top_leads
 from leadlake.jobs.tables import format_summaries, summarize_lakehouse
+from leadlake.leads.scoring import score_leads
+from leadlake.leads.training import train_leads
 from leadlake.needs import models_dir
 from leadlake.needs.categories import load_needs
 from leadlake.needs.mining import SIGNALS_TABLE, mine_needs
@@ -47,8 +51,13 @@ def run(ctx, args: argparse.Namespace) -> int:
     needs = load_needs(models_dir(ctx.conf), spec, ctx.conf)
     print(mine_needs(lh, ctx.conf, spec, load_sentiment(models_dir(ctx.conf), spec), needs))
     print(needs_check(lh, needs.method))
+    tracking.start(ctx.conf, "leads")
+    if tracking.champion_version(str(ctx.conf.get("leads.mlflow.registered_model"))) is None:
+        print(train_leads(lh, ctx.conf))
+    print(score_leads(lh, ctx.conf))
     print(format_summaries(summarize_lakehouse(str(Path(ctx.conf.lakehouse).resolve()))))
     print(format_top_needs(lh, 10))
+    print(format_top_leads(lh, 10))
     return 0
 
 

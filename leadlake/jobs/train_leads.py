@@ -8,7 +8,7 @@ from leadlake.leads.training import train_leads
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    del parser
+    """No options: everything comes from the conf (leads.model)."""
 
 
 def run(ctx, args: argparse.Namespace) -> int:

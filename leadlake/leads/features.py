@@ -22,6 +22,7 @@ from pyspark.sql import functions as F
 from leadlake.config import Conf
 from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
+from leadlake.leads.junk import bot_like, junk_flags
 from leadlake.text.pii import clean_text, text_key
 from leadlake.text.store import EMBEDDINGS_TABLE
 
@@ -49,6 +50,9 @@ class LeadSchema:
     numeric: tuple[str, ...]
     job_title: str | None
     email: str | None
+    company: str | None
+    person: str | None
+    phone: str | None
     window_days: int
     web: dict = field(default_factory=dict)
     interactions: dict = field(default_factory=dict)
@@ -63,7 +67,8 @@ class LeadSchema:
             return cls(
                 table=c["table"], id=c["id"], created_at=c["created_at"], outcome=dict(c.get("outcome") or {}),
                 categorical=tuple(c.get("categorical") or ()), numeric=tuple(c.get("numeric") or ()),
-                job_title=c.get("job_title"), email=c.get("email"), window_days=int(c.get("window_days", 30)),
+                job_title=c.get("job_title"), email=c.get("email"), company=c.get("company"),
+                person=c.get("first_name"), phone=c.get("phone"), window_days=int(c.get("window_days", 30)),
                 web=dict(c.get("web_events") or {}), interactions=dict(c.get("interactions") or {}),
                 text_pca_k=int(c.get("text_pca_k", 16)),
                 free_domains=tuple(c.get("free_email_domains") or ()),
@@ -79,7 +84,8 @@ class LeadSchema:
 
     def numeric_features(self, df: DataFrame) -> list[str]:
         own = [c for c in self.numeric if c in df.columns]
-        return own + [c for c in df.columns if c.startswith(("web_", "msg_", "text_")) and c != "text_embedding"]
+        prefixes = ("web_", "msg_", "text_", "junk_")
+        return own + [c for c in df.columns if c.startswith(prefixes) and c != "text_embedding"]
 
 
 def seniority(title: Column) -> Column:
@@ -178,6 +184,16 @@ def build_lead_features(lh: Lakehouse, conf: Conf, leads: DataFrame | None = Non
         *([seniority(F.col(s.job_title)).alias("seniority")] if s.job_title else []),
         *([email_type(F.col(s.email), s.free_domains, s.disposable_domains).alias("email_type")] if s.email else []),
     ).dropDuplicates([s.id])
+    identity = leads.select(F.col(s.id).cast("string").alias(s.id), *[
+        F.col(c).cast("string").alias(f"_{key}") for key, c in (("company", s.company), ("person", s.person),
+                                                                ("phone", s.phone)) if c and c in leads.columns])
+    base = junk_flags(base.join(identity.dropDuplicates([s.id]), s.id, "left"),
+                      email_type=F.col("email_type") if s.email else None,
+                      company=F.col("_company") if "_company" in identity.columns else None,
+                      person=F.col("_person") if "_person" in identity.columns else None,
+                      phone=F.col("_phone") if "_phone" in identity.columns else None,
+                      seniority=F.col("seniority") if s.job_title else None,
+                      ).drop("_company", "_person", "_phone")
     window = base.select(s.id, F.col("created_at").alias("_start"),
                          (F.col("created_at") + F.expr(f"INTERVAL {s.window_days} DAYS")).alias("_cutoff"))
     out = base.join(_label(lh, leads, s), s.id, "left")
@@ -189,6 +205,8 @@ def build_lead_features(lh: Lakehouse, conf: Conf, leads: DataFrame | None = Non
     zero = [c for c in out.columns if c.startswith(("web_", "msg_")) and c not in ("web_days_since_last",
                                                                                    "msg_days_to_first")]
     out = out.fillna(0, subset=zero)
+    if "web_visits" in out.columns:
+        out = out.withColumn("junk_bot_like", bot_like(F.col("web_visits"), F.col("web_dwell_s")))
     if text is not None:
         out = out.join(text, s.id, "left")
     return out.withColumnRenamed(s.id, "lead_id") if s.id != "lead_id" else out

@@ -18,6 +18,7 @@ from leadlake import tracking
 from leadlake.config import Conf
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import FEATURES_TABLE, LeadSchema, build_lead_features
+from leadlake.leads.feedback import SCORE_HISTOGRAM, score_histogram
 from leadlake.leads.model import evaluate, feature_spec, fit_lead_model, time_split
 from leadlake.progress import stage
 
@@ -97,6 +98,7 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
             mlflow.log_metrics({f"val_{k}": v for k, v in metrics.items()})
             mlflow.log_metrics({f"val_no_text_{k}": v for k, v in without_text.items()})
             mlflow.log_dict({"feature_spec": asdict(spec), "names": spec.names()}, "feature_spec.json")
+            mlflow.log_dict({"p_convert_histogram": score_histogram(scored).tolist()}, SCORE_HISTOGRAM)
             sample = scored.limit(200_000).toPandas()
             tracking.log_classifier_plots(sample["label"].to_numpy(), sample["p_raw"].to_numpy(),
                                           sample["p_convert"].to_numpy(dtype=np.float64),

@@ -1,0 +1,79 @@
+"""Junk leads: fake sign-ups, test entries, bots. Rules a sales-ops person would write, as Spark columns.
+
+Each rule that fires adds evidence: ``junk_score = 1 - prod(1 - weight)`` over
+the fired rules, so one strong sign (an invalid address) or several weak ones
+(a free address, no title, a made-up phone) make a lead junk. The same flags
+are model features (``junk_*``), so the conversion model learns what they cost.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+# Above any single weak-to-medium sign: a disposable address alone (0.6) is a real person often enough.
+JUNK_THRESHOLD = 0.65
+KEYBOARD = r"(qwert|asdf|zxcv|hjkl|jkhg|lkjh|sdfg|xcvb)"
+PLACEHOLDERS = ["test", "testing", "n/a", "na", "none", "null", "-", "xxx", "aaa", "zzz", "test company", "asdf",
+                "company", "abc", "foo", "bar"]
+
+
+def gibberish(name: Column) -> Column:
+    """True for keyboard mashes, placeholders, repeated letters and vowel-less words."""
+    n = F.lower(F.trim(name))
+    letters = F.regexp_replace(n, "[^a-z]", "")
+    return F.coalesce(
+        n.isin(*PLACEHOLDERS) | n.rlike(KEYBOARD) | n.rlike(r"(.)\1\1")
+        | n.rlike(r"^test\b") | ((F.length(letters) >= 4) & ~letters.rlike("[aeiouy]")),
+        F.lit(False))
+
+
+def fake_phone(phone: Column) -> Column:
+    digits = F.regexp_replace(phone, r"\D", "")
+    return F.coalesce(
+        phone.isNotNull() & ((F.length(digits) < 7) | digits.rlike(r"^(\d)\1+$") | digits.rlike("^0?123456")),
+        F.lit(False))
+
+
+RULES = (
+    # (flag column, weight)
+    ("junk_invalid_email", 0.9),
+    ("junk_disposable_email", 0.6),
+    ("junk_gibberish_name", 0.7),
+    ("junk_fake_phone", 0.5),
+    ("junk_no_title", 0.3),
+    ("junk_bot_like", 0.6),
+)
+
+
+def junk_flags(leads: DataFrame, *, email_type: Column | None, company: Column | None, person: Column | None,
+               phone: Column | None, seniority: Column | None) -> DataFrame:
+    """The ``junk_*`` 0/1 columns from whichever identity columns the CRM has."""
+    def flag(cond: Column | None) -> Column:
+        return F.coalesce(cond, F.lit(False)).cast("double") if cond is not None else F.lit(0.0)
+
+    return leads.select(
+        "*",
+        flag(email_type == "invalid" if email_type is not None else None).alias("junk_invalid_email"),
+        flag(email_type == "disposable" if email_type is not None else None).alias("junk_disposable_email"),
+        flag((gibberish(company) if company is not None else F.lit(False))
+             | (gibberish(person) if person is not None else F.lit(False))).alias("junk_gibberish_name"),
+        flag(fake_phone(phone) if phone is not None else None).alias("junk_fake_phone"),
+        flag(seniority == "unknown" if seniority is not None else None).alias("junk_no_title"),
+    )
+
+
+def bot_like(visits: Column, dwell: Column) -> Column:
+    """Many page views with almost no time on them."""
+    return ((visits >= 5) & (dwell / F.greatest(visits, F.lit(1)) < 2.0)).cast("double")
+
+
+def junk_signals(scored: DataFrame) -> DataFrame:
+    """``junk_score`` in [0, 1] and ``is_junk`` from the fired rules."""
+    keep = 1.0
+    keep_col = F.lit(keep)
+    for col, weight in RULES:
+        value = F.coalesce(F.col(col), F.lit(0.0)) if col in scored.columns else F.lit(0.0)
+        keep_col = keep_col * (1 - F.lit(weight) * value)
+    score = F.round(1 - keep_col, 4)
+    return scored.withColumn("junk_score", score).withColumn("is_junk", score >= JUNK_THRESHOLD)

@@ -1,0 +1,131 @@
+"""``score-leads`` -> ``gold.lead_scores``: the champion model applied to leads, with tiers and reasons.
+
+Per lead: ``p_convert`` (calibrated), ``score`` 0-100, ``tier`` (high / mid /
+low from the newest ``gold.tier_thresholds`` row, else the conf defaults),
+``rank`` among all scored leads, ``top_reasons``, ``is_junk`` and
+``junk_score``, ``model_version``, ``scored_at``. Rows are upserted on
+``lead_id``: rescoring never duplicates a lead, and ranks are recomputed over
+the whole table so they stay a ranking.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from leadlake import tracking
+from leadlake.config import Conf
+from leadlake.errors import LeadlakeError
+from leadlake.lakehouse import Lakehouse
+from leadlake.leads.features import LeadSchema, build_lead_features
+from leadlake.leads.junk import junk_signals
+from leadlake.leads.reasons import read_trees, reasons_udf, top_reasons
+from leadlake.progress import stage
+
+log = logging.getLogger("leadlake.leads")
+
+SCORES_TABLE = "gold.lead_scores"
+THRESHOLDS_TABLE = "gold.tier_thresholds"
+
+
+@dataclass(frozen=True)
+class ScoreReport:
+    scored: int
+    total: int
+    model_version: str
+    tiers: dict[str, int]
+
+    def __str__(self) -> str:
+        tiers = ", ".join(f"{k} {v:,}" for k, v in self.tiers.items())
+        return (f"{self.scored:,} leads scored with model v{self.model_version}; "
+                f"{self.total:,} in {SCORES_TABLE} ({tiers})")
+
+
+def thresholds(lh: Lakehouse, conf: Conf) -> tuple[float, float]:
+    """(high, mid) cut-offs on p_convert: the newest tuned row, else the conf defaults."""
+    if lh.exists(THRESHOLDS_TABLE):
+        row = lh.read(THRESHOLDS_TABLE).orderBy(F.desc("version")).first()
+        if row is not None:
+            return float(row["high"]), float(row["mid"])
+    d = conf.get("leads.scoring.default_thresholds") or {}
+    return float(d.get("high", 0.5)), float(d.get("mid", 0.15))
+
+
+class NoChampion(LeadlakeError):
+    """Scoring needs a trained model."""
+
+
+def load_champion(conf: Conf):
+    import mlflow
+
+    tracking.start(conf, "leads")
+    name = str(conf.get("leads.mlflow.registered_model"))
+    version = tracking.champion_version(name)
+    if version is None:
+        raise NoChampion(f"no champion of {name} in {tracking.tracking_uri(conf, 'leads')}: run train-leads first")
+    return mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}"), str(version.version)
+
+
+def _reasons(model):
+    from leadlake.leads.model import FEATURES
+
+    stages = model.stages
+    gbt = next(s for s in stages if type(s).__name__ == "GBTClassificationModel")
+    assembler = next(s for s in stages if type(s).__name__ == "VectorAssembler")
+    indexer = next((s for s in stages if type(s).__name__ == "StringIndexerModel"), None)
+    names, labels = [], {}
+    cats = dict(zip(indexer.getOutputCols(), zip(indexer.getInputCols(), indexer.labelsArray, strict=True),
+                    strict=True)) if indexer else {}
+    for col in assembler.getInputCols():
+        if col in cats:
+            name, values = cats[col]
+            names.append(name)
+            labels[name] = list(values)
+        elif col == "_text_pca":
+            pca = next(s for s in stages if type(s).__name__ == "PCAModel")
+            names += [f"text_pc{i + 1}" for i in range(pca.getK())]
+        else:
+            names.append(col.removesuffix("__imp"))
+    trees, weights = read_trees(gbt)
+    return FEATURES, reasons_udf(trees, weights, names, labels)
+
+
+def score_leads(lh: Lakehouse, conf: Conf, *, only_new: bool = False, leads: DataFrame | None = None) -> ScoreReport:
+    schema = LeadSchema.from_conf(conf)
+    model, version = load_champion(conf)
+    high, mid = thresholds(lh, conf)
+    source = leads if leads is not None else lh.read(schema.table)
+    if only_new and lh.exists(SCORES_TABLE):
+        done = lh.read(SCORES_TABLE, columns=["lead_id"])
+        source = source.join(done.withColumnRenamed("lead_id", schema.id), schema.id, "left_anti")
+    with stage(log, f"score leads with model v{version}") as st:
+        features = build_lead_features(lh, conf, source).persist()
+        st.rows = n = features.count()
+    try:
+        features_col, reasons = _reasons(model)
+        scored = model.transform(features).select(
+            "lead_id", F.col("p_convert").cast("double").alias("p_convert"),
+            top_reasons(F.col(features_col), reasons).alias("top_reasons"),
+            *[c for c in features.columns if c not in ("lead_id", "label", "text_embedding")])
+        scored = junk_signals(scored)
+        p = F.col("p_convert")
+        rows = scored.select(
+            "lead_id", F.round(p, 4).alias("p_convert"), F.round(p * 100).cast("int").alias("score"),
+            F.when(p >= high, "high").when(p >= mid, "mid").otherwise("low").alias("tier"),
+            "top_reasons", "is_junk", "junk_score", F.lit(version).alias("model_version"),
+            F.current_timestamp().alias("scored_at"))
+        if lh.exists(SCORES_TABLE):
+            kept = lh.read(SCORES_TABLE).drop("rank").join(rows.select("lead_id"), "lead_id", "left_anti")
+            rows = rows.unionByName(kept)
+        ranked = rows.withColumn("rank", F.row_number().over(Window.orderBy(F.desc("p_convert"), "lead_id")))
+        with stage(log, f"upsert {SCORES_TABLE}") as st:
+            lh.upsert(ranked, SCORES_TABLE, ["lead_id"])
+            st.rows = total = lh.row_count(SCORES_TABLE)
+        tiers = {r["tier"]: r["count"] for r in lh.read(SCORES_TABLE, columns=["tier"]).groupBy("tier").count()
+                 .collect()}
+        return ScoreReport(n, total, version, {t: tiers.get(t, 0) for t in ("high", "mid", "low")})
+    finally:
+        features.unpersist()

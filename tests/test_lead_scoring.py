@@ -1,0 +1,176 @@
+"""Lead features, the conversion model, MLflow champion / challenger, and gold.lead_scores."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pytest
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import functions as F
+
+from leadlake.lakehouse import Lakehouse
+from leadlake.leads.features import build_lead_features, email_type, seniority
+from leadlake.leads.reasons import contributions, read_trees
+from leadlake.leads.scoring import SCORES_TABLE, load_champion, score_leads
+from leadlake.leads.training import train_leads
+
+from .conftest import FAST_MODELS, make_conf
+
+
+def test_seniority_and_email_type(spark):
+    rows = [("VP of Sales", "ana@acme.io"), ("Founder & CEO", "bo@gmail.com"), ("sales intern", "x@mailinator.com"),
+            ("Head of RevOps", "test@test.com"), ("asdf", "not-an-email"), (None, None), ("Data Analyst", "")]
+    df = spark.createDataFrame(rows, "title string, email string")
+    got = df.select(seniority(F.col("title")).alias("s"),
+                    email_type(F.col("email"), ["gmail.com"], ["mailinator.com"]).alias("e")).collect()
+    assert [r.s for r in got] == ["vp", "c_level", "student", "director", "unknown", "unknown", "individual"]
+    assert [r.e for r in got] == ["corporate", "free", "disposable", "invalid", "invalid", "missing", "missing"]
+
+
+def test_behaviour_counts_only_inside_the_window(spark, tmp_path):
+    lh = Lakehouse(spark, make_conf(tmp_path))
+    t0 = dt.datetime(2025, 1, 1)
+    lh.write(spark.createDataFrame([("L1", t0, "web form", "software", "US", "EMEA", "unknown", 50, "CTO",
+                                     "a@acme.io", "Acme", "Ann", None)],
+                                   "lead_id string, created_at timestamp, source string, industry string, "
+                                   "country string, crm_territory string, crm_budget_band string, company_size int, "
+                                   "job_title string, email string, company string, first_name string, phone string"),
+             "bronze.leads")
+    lh.write(spark.createDataFrame([("L1", "won")], "lead_id string, outcome string"), "bronze.conversions")
+    events = [("E1", "L1", t0 + dt.timedelta(days=2), "pricing", 30.0),
+              ("E2", "L1", t0 + dt.timedelta(days=45), "pricing", 30.0),
+              ("E3", "L1", t0 - dt.timedelta(days=1), "demo_request", 30.0)]
+    lh.write(spark.createDataFrame(events, "event_id string, lead_id string, ts timestamp, page string, "
+                                           "duration_s double"), "bronze.web_events")
+    row = build_lead_features(lh, lh.conf).first()
+    assert row.web_visits == 1 and row.web_pricing == 1 and row.web_demo_request == 0
+    assert row.label == 1.0 and row.seniority == "c_level" and "msg_count" not in row.asDict()
+
+
+@pytest.fixture(scope="module")
+def trained(demo_lakehouse):
+    first = train_leads(demo_lakehouse, demo_lakehouse.conf)
+    return demo_lakehouse, first
+
+
+def test_model_reads_text_and_is_calibrated(trained):
+    _, report = trained
+    m, plain = report.metrics, report.without_text
+    print(f"\nvalidation ROC-AUC with text {m['roc_auc']:.4f}, without {plain['roc_auc']:.4f}; "
+          f"top-decile lift {m['top_decile_lift']:.2f}; ECE {m['ece']:.4f}")
+    assert m["roc_auc"] > 0.7 and m["top_decile_lift"] > 2.0
+    assert m["roc_auc"] > plain["roc_auc"]
+    assert m["ece"] < 0.08
+    assert report.promoted and report.champion_auc is None
+
+
+def test_retrain_is_compared_with_the_champion(trained):
+    lh, first = trained
+    second = train_leads(lh, lh.conf)
+    assert second.champion_auc == pytest.approx(first.metrics["roc_auc"], abs=1e-9)
+    # Same data, same seed: the same model, which must not replace the champion on a tie.
+    assert second.metrics["roc_auc"] == pytest.approx(first.metrics["roc_auc"], abs=1e-9)
+    assert not second.promoted
+
+
+@pytest.fixture(scope="module")
+def scored(trained):
+    lh, _ = trained
+    report = score_leads(lh, lh.conf)
+    return lh, report
+
+
+def test_scores_tiers_and_ranks(scored):
+    lh, report = scored
+    n = lh.row_count("bronze.leads")
+    scores = lh.read(SCORES_TABLE)
+    assert report.scored == n == scores.count() == scores.select("lead_id").distinct().count()
+    stats = scores.agg(F.min("score"), F.max("score"), F.min("rank"), F.max("rank"),
+                       F.countDistinct("rank")).first()
+    assert 0 <= stats[0] <= stats[1] <= 100 and (stats[2], stats[3], stats[4]) == (1, n, n)
+    outcomes = lh.read("bronze.conversions").where(F.col("outcome") != "open") \
+        .select("lead_id", (F.col("outcome") == "won").cast("double").alias("won"))
+    rates = {r.tier: r.rate for r in scores.join(outcomes, "lead_id").groupBy("tier")
+             .agg(F.avg("won").alias("rate")).collect()}
+    print("\nrealised conversion by tier:", rates)
+    assert rates["high"] > rates["mid"] > rates["low"]
+
+
+def test_rescoring_never_duplicates(scored):
+    lh, _ = scored
+    before = {r.lead_id: r.p_convert for r in lh.read(SCORES_TABLE).collect()}
+    again = score_leads(lh, lh.conf, only_new=True)
+    assert again.scored == 0 and again.total == len(before)
+    score_leads(lh, lh.conf)
+    after = {r.lead_id: r.p_convert for r in lh.read(SCORES_TABLE).collect()}
+    assert after == before
+
+
+def test_junk_flags_match_the_hidden_truth(scored):
+    lh, _ = scored
+    truth = lh.read("eval.lead_truth").select("lead_id", "is_junk").withColumnRenamed("is_junk", "truth")
+    got = lh.read(SCORES_TABLE).join(truth, "lead_id").agg(
+        F.sum((F.col("is_junk") & F.col("truth")).cast("int")).alias("tp"),
+        F.sum(F.col("is_junk").cast("int")).alias("flagged"), F.sum(F.col("truth").cast("int")).alias("junk")).first()
+    precision, recall = got.tp / max(got.flagged, 1), got.tp / max(got.junk, 1)
+    print(f"\njunk: precision {precision:.2f}, recall {recall:.2f} ({got.junk} junk leads)")
+    assert precision > 0.8 and recall > 0.7
+
+
+def test_reasons_add_up_to_the_model_margin_and_point_the_right_way(scored):
+    lh, _ = scored
+    model, _ = load_champion(lh.conf)
+    gbt = next(s for s in model.stages if type(s).__name__ == "GBTClassificationModel")
+    trees, weights = read_trees(gbt)
+    rows = model.transform(build_lead_features(lh, lh.conf).limit(50)).select(
+        vector_to_array("features").alias("x"), vector_to_array("rawPrediction").alias("raw")).collect()
+    x = np.array([r.x for r in rows])
+    contrib, bias = contributions(x, trees, weights)
+    np.testing.assert_allclose(bias + contrib.sum(axis=1), [r.raw[1] for r in rows], atol=1e-6)
+    reasons = [r for row in lh.read(SCORES_TABLE, columns=["top_reasons"]).collect() for r in row.top_reasons]
+    invalid = [r for r in reasons if r.startswith(("email_type=invalid", "junk_invalid_email=1"))]
+    assert invalid and all("(-" in r for r in invalid)
+
+
+def test_leads_with_missing_fields_still_get_a_score(scored, spark):
+    lh, _ = scored
+    blank = spark.createDataFrame(
+        [("NEW1", dt.datetime(2025, 12, 1), None, None, None, None, None, None, None, None, None, None, None)],
+        "lead_id string, created_at timestamp, source string, industry string, country string, "
+        "crm_territory string, crm_budget_band string, company_size int, job_title string, email string, "
+        "company string, first_name string, phone string")
+    conf = make_conf(lh.conf.lakehouse, **FAST_MODELS)
+    report = score_leads(lh, conf, leads=blank)
+    row = lh.read(SCORES_TABLE).where(F.col("lead_id") == "NEW1").first()
+    assert report.scored == 1 and 0 <= row.p_convert <= 1 and row.tier in ("high", "mid", "low")
+
+
+def test_feedback_moves_thresholds_when_outcomes_say_so(spark, tmp_path):
+    from leadlake.leads.feedback import PSI_BINS, run_feedback, score_histogram
+    from leadlake.leads.scoring import THRESHOLDS_TABLE
+
+    lh = Lakehouse(spark, make_conf(tmp_path))
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0, 1, 4000)
+    won = rng.uniform(0, 1, 4000) < p ** 2  # the model is over-confident below the top
+    ids = [f"L{i:05d}" for i in range(len(p))]
+    tier = np.where(p >= 0.5, "high", np.where(p >= 0.15, "mid", "low"))
+    lh.write(spark.createDataFrame(list(zip(ids, p.tolist(), tier.tolist(), strict=True)),
+                                   "lead_id string, p_convert double, tier string"), SCORES_TABLE)
+    lh.write(spark.createDataFrame([(i, "won" if w else "lost") for i, w in zip(ids, won, strict=True)],
+                                   "lead_id string, outcome string"), "bronze.conversions")
+    conf = make_conf(tmp_path, leads={"feedback": {"high_precision": 0.5, "mid_precision": 0.35}})
+    same = score_histogram(lh.read(SCORES_TABLE))
+    first = run_feedback(lh, conf, same)
+    print("\n", first)
+    # Leads at or above t convert at (1 + t + t^2) / 3: 0.5 from t = 0.366, 0.35 from t = 0.
+    assert first.changed and first.version == 1
+    assert first.new[0] == pytest.approx(0.366, abs=0.05) and first.new[1] < first.new[0]
+    assert first.psi == pytest.approx(0.0, abs=1e-9) and not first.retrain
+    again = run_feedback(lh, conf, same)
+    assert not again.changed and again.version == 1 and lh.row_count(THRESHOLDS_TABLE) == 1
+    # Trained when most leads scored low; today's scores are spread evenly: drift.
+    trained_on = same.sum() * np.array([0.5, 0.3, 0.1, 0.05, 0.05] + [0.0] * (PSI_BINS - 5))
+    drifted = run_feedback(lh, conf, trained_on)
+    assert drifted.psi > 0.2 and drifted.retrain

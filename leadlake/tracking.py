@@ -10,6 +10,7 @@ the current champion on the same validation data.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -37,6 +38,8 @@ def start(conf: Conf, section: str) -> str:
     """Point MLflow at the conf's store and experiment; returns the experiment name."""
     import mlflow
 
+    # Progress bars per artifact file drown the job's own progress lines.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     uri = tracking_uri(conf, section)
     mlflow.set_tracking_uri(uri)
     name = str(conf.get(f"{section}.mlflow.experiment"))

@@ -89,6 +89,10 @@ def test_scores_tiers_and_ranks(scored):
     stats = scores.agg(F.min("score"), F.max("score"), F.min("rank"), F.max("rank"),
                        F.countDistinct("rank")).first()
     assert 0 <= stats[0] <= stats[1] <= 100 and (stats[2], stats[3], stats[4]) == (1, n, n)
+    segments = {r.segment: r.segment_description for r in scores.select("segment", "segment_description")
+                .distinct().collect()}
+    print("\nsegments:", segments)
+    assert set(segments) == set(range(5)) and all(segments.values())
     outcomes = lh.read("bronze.conversions").where(F.col("outcome") != "open") \
         .select("lead_id", (F.col("outcome") == "won").cast("double").alias("won"))
     rates = {r.tier: r.rate for r in scores.join(outcomes, "lead_id").groupBy("tier")
@@ -120,7 +124,7 @@ def test_junk_flags_match_the_hidden_truth(scored):
 
 def test_reasons_add_up_to_the_model_margin_and_point_the_right_way(scored):
     lh, _ = scored
-    model, _ = load_champion(lh.conf)
+    model, _, _ = load_champion(lh.conf)
     gbt = next(s for s in model.stages if type(s).__name__ == "GBTClassificationModel")
     trees, weights = read_trees(gbt)
     rows = model.transform(build_lead_features(lh, lh.conf).limit(50)).select(
@@ -174,3 +178,35 @@ def test_feedback_moves_thresholds_when_outcomes_say_so(spark, tmp_path):
     trained_on = same.sum() * np.array([0.5, 0.3, 0.1, 0.05, 0.05] + [0.0] * (PSI_BINS - 5))
     drifted = run_feedback(lh, conf, trained_on)
     assert drifted.psi > 0.2 and drifted.retrain
+
+
+def test_bring_your_own_crm_through_conf_alone(spark, tmp_path):
+    """Other column names, the outcome inside the leads table, no web or text data: conf only."""
+    rng = np.random.default_rng(5)
+    n = 800
+    plan = rng.choice(["free", "team", "enterprise"], n, p=[0.5, 0.35, 0.15])
+    employees = rng.lognormal(4, 1.2, n).round()
+    logit = -2.2 + 1.4 * (plan == "team") + 2.6 * (plan == "enterprise") + 0.3 * np.log(employees)
+    converted = rng.uniform(0, 1, n) < 1 / (1 + np.exp(-logit + 1.2))
+    start = dt.datetime(2025, 1, 1)
+    rows = [(f"acct-{i}", start + dt.timedelta(hours=6 * i), str(rng.choice(["ads", "seo", "partner"])),
+             str(plan[i]), float(employees[i]), "yes" if converted[i] else "no") for i in range(n)]
+    lh = Lakehouse(spark, make_conf(tmp_path))
+    lh.write(spark.createDataFrame(rows, "id string, signup_time timestamp, channel string, plan_interest string, "
+                                         "employees double, converted string"), "bronze.my_leads")
+    mine = {"leads": {
+        "table": "bronze.my_leads", "id": "id", "created_at": "signup_time",
+        "outcome": {"table": None, "column": "converted", "positive": ["yes"], "negative": ["no"]},
+        "categorical": ["channel", "plan_interest"], "numeric": ["employees"],
+        "job_title": None, "email": None, "company": None, "first_name": None, "phone": None,
+        "web_events": {"table": None}, "interactions": {"table": None}, "text_pca_k": 0,
+        "model": {"max_iter": 20, "max_depth": 3},
+    }}
+    conf = make_conf(tmp_path, **mine)
+    report = train_leads(lh, conf)
+    print(f"\nown CRM: validation ROC-AUC {report.metrics['roc_auc']:.3f}")
+    assert report.metrics["roc_auc"] > 0.65 and report.promoted
+    scored = score_leads(lh, conf)
+    assert scored.scored == n == lh.row_count(SCORES_TABLE)
+    top = lh.read(SCORES_TABLE).orderBy("rank").first()
+    assert any(r.startswith(("plan_interest=", "employees=")) for r in top.top_reasons)

@@ -141,3 +141,13 @@ def evaluate(scored: DataFrame) -> dict[str, float]:
                 "top_decile_lift": top / base if base else 0.0, "ece": ece, "brier": float(brier), "n": float(n)}
     finally:
         data.unpersist()
+
+
+def prepared_features(model: PipelineModel, features: DataFrame) -> DataFrame:
+    """``features`` through the model's indexing and imputing stages (what segments are fitted on)."""
+    stages = []
+    for st in model.stages:
+        if type(st).__name__ in ("VectorAssembler", "ArrayToVector"):
+            break
+        stages.append(st)
+    return PipelineModel(stages=stages).transform(features)

@@ -2,7 +2,8 @@
 
 Per lead: ``p_convert`` (calibrated), ``score`` 0-100, ``tier`` (high / mid /
 low from the newest ``gold.tier_thresholds`` row, else the conf defaults),
-``rank`` among all scored leads, ``top_reasons``, ``is_junk`` and
+``rank`` among all scored leads, ``segment`` and ``segment_description``
+(fitted with the model), ``top_reasons``, ``is_junk`` and
 ``junk_score``, ``model_version``, ``scored_at``. Rows are upserted on
 ``lead_id``: rescoring never duplicates a lead, and ranks are recomputed over
 the whole table so they stay a ranking.
@@ -23,6 +24,7 @@ from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import LeadSchema, build_lead_features
 from leadlake.leads.junk import junk_signals
 from leadlake.leads.reasons import read_trees, reasons_udf, top_reasons
+from leadlake.leads.segments import SEGMENTS_FILE, SEGMENTS_MODEL, assign_segments
 from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.leads")
@@ -59,6 +61,7 @@ class NoChampion(LeadlakeError):
 
 
 def load_champion(conf: Conf):
+    """(fitted pipeline, registered version, its MLflow run id)."""
     import mlflow
 
     tracking.start(conf, "leads")
@@ -66,7 +69,21 @@ def load_champion(conf: Conf):
     version = tracking.champion_version(name)
     if version is None:
         raise NoChampion(f"no champion of {name} in {tracking.tracking_uri(conf, 'leads')}: run train-leads first")
-    return mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}"), str(version.version)
+    return mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}"), str(version.version), version.run_id
+
+
+def load_segments(run_id: str):
+    """The segments fitted with the champion, or None for a champion logged without them."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        model = mlflow.spark.load_model(f"runs:/{run_id}/{SEGMENTS_MODEL}")
+        names = mlflow.artifacts.load_dict(f"runs:/{run_id}/{SEGMENTS_FILE}")
+    except (MlflowException, OSError) as exc:
+        log.warning("champion run %s has no segments (%s); segment left empty", run_id, exc)
+        return None
+    return model, {int(k): v for k, v in names.items()}
 
 
 def _reasons(model):
@@ -95,7 +112,8 @@ def _reasons(model):
 
 def score_leads(lh: Lakehouse, conf: Conf, *, only_new: bool = False, leads: DataFrame | None = None) -> ScoreReport:
     schema = LeadSchema.from_conf(conf)
-    model, version = load_champion(conf)
+    model, version, run_id = load_champion(conf)
+    segments = load_segments(run_id)
     high, mid = thresholds(lh, conf)
     source = leads if leads is not None else lh.read(schema.table)
     if only_new and lh.exists(SCORES_TABLE):
@@ -106,16 +124,23 @@ def score_leads(lh: Lakehouse, conf: Conf, *, only_new: bool = False, leads: Dat
         st.rows = n = features.count()
     try:
         features_col, reasons = _reasons(model)
-        scored = model.transform(features).select(
+        transformed = model.transform(features)
+        if segments is not None:
+            transformed = assign_segments(transformed, *segments)
+        else:
+            transformed = transformed.withColumn("segment", F.lit(None).cast("int")) \
+                .withColumn("segment_description", F.lit(None).cast("string"))
+        scored = transformed.select(
             "lead_id", F.col("p_convert").cast("double").alias("p_convert"),
-            top_reasons(F.col(features_col), reasons).alias("top_reasons"),
+            top_reasons(F.col(features_col), reasons).alias("top_reasons"), "segment", "segment_description",
             *[c for c in features.columns if c not in ("lead_id", "label", "text_embedding")])
         scored = junk_signals(scored)
         p = F.col("p_convert")
         rows = scored.select(
             "lead_id", F.round(p, 4).alias("p_convert"), F.round(p * 100).cast("int").alias("score"),
             F.when(p >= high, "high").when(p >= mid, "mid").otherwise("low").alias("tier"),
-            "top_reasons", "is_junk", "junk_score", F.lit(version).alias("model_version"),
+            "segment", "segment_description", "top_reasons", "is_junk", "junk_score",
+            F.lit(version).alias("model_version"),
             F.current_timestamp().alias("scored_at"))
         if lh.exists(SCORES_TABLE):
             kept = lh.read(SCORES_TABLE).drop("rank").join(rows.select("lead_id"), "lead_id", "left_anti")

@@ -19,7 +19,8 @@ from leadlake.config import Conf
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import FEATURES_TABLE, LeadSchema, build_lead_features
 from leadlake.leads.feedback import SCORE_HISTOGRAM, score_histogram
-from leadlake.leads.model import evaluate, feature_spec, fit_lead_model, time_split
+from leadlake.leads.model import evaluate, feature_spec, fit_lead_model, prepared_features, time_split
+from leadlake.leads.segments import SEGMENTS_FILE, SEGMENTS_MODEL, fit_segments
 from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.leads")
@@ -105,6 +106,12 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
                                           _importances(model, spec.names()))
             info = mlflow.spark.log_model(model, "model", registered_model_name=name,
                                           pip_requirements=tracking.PIP_REQUIREMENTS)
+            with stage(log, "lead segments (K-Means)") as st:
+                k = int(conf.get("leads.scoring.segments", 5))
+                segments, descriptions = fit_segments(prepared_features(model, features), k)
+                mlflow.spark.log_model(segments, SEGMENTS_MODEL, pip_requirements=tracking.PIP_REQUIREMENTS)
+                mlflow.log_dict({str(i): d for i, d in descriptions.items()}, SEGMENTS_FILE)
+                st.rows = k
             version = str(info.registered_model_version)
             promoted = tracking.promote_if_better(name, version, metrics["roc_auc"], champion_auc)
             mlflow.set_tag("promoted", str(promoted))

@@ -90,7 +90,9 @@ def _pipeline(spec: FeatureSpec, conf: Conf, max_bins: int) -> Pipeline:
     stages.append(GBTClassifier(featuresCol=FEATURES, labelCol="label", weightCol="_weight",
                                 maxIter=int(m.get("max_iter", 80)), maxDepth=int(m.get("max_depth", 5)),
                                 stepSize=float(m.get("step_size", 0.1)), seed=int(m.get("seed", 7)),
-                                maxBins=max_bins, subsamplingRate=0.8, featureSubsetStrategy="all"))
+                                maxBins=max(max_bins, int(m.get("max_bins", 32))),
+                                subsamplingRate=float(m.get("subsampling_rate", 1.0)), featureSubsetStrategy="all",
+                                minInstancesPerNode=int(m.get("min_leaf_rows", 20))))
     return Pipeline(stages=stages)
 
 

@@ -1,0 +1,1 @@
+"""Customer lifetime value: BTYD baselines (btyd.py)."""

@@ -50,3 +50,14 @@ def test_gamma_gamma_matches_the_published_cdnow_fit(cdnow):
     print("\nGamma-Gamma on CDNOW:", {k: round(v, 4) for k, v in model.params.items()})
     for name, published in {"p": 6.25, "q": 3.74, "v": 15.44}.items():
         assert model.params[name] == pytest.approx(published, rel=0.01), name
+
+
+def test_fit_on_distinct_triples_equals_fit_on_every_customer(cdnow):
+    from leadlake.clv.btyd import fit_bgnbd_arrays
+
+    grouped = fit_bgnbd(cdnow)
+    every = cdnow.select("frequency", "recency", "T").toPandas()
+    assert len(every) > cdnow.select("frequency", "recency", "T").distinct().count()
+    unweighted = fit_bgnbd_arrays(every["frequency"].to_numpy(), every["recency"].to_numpy(), every["T"].to_numpy())
+    for name, value in grouped.params.items():
+        assert unweighted.params[name] == pytest.approx(value, rel=1e-4), name

@@ -129,7 +129,12 @@ def fit_bgnbd(summary: DataFrame) -> BetaGeoModel:
     data = _triples(summary, ["frequency", "recency", "T"])
     if len(data) == 0:
         raise ValueError("no customers to fit BG/NBD on")
-    x, t_x, t, w = data.T
+    return fit_bgnbd_arrays(*data.T)
+
+
+def fit_bgnbd_arrays(x: np.ndarray, t_x: np.ndarray, t: np.ndarray, w: np.ndarray | None = None) -> BetaGeoModel:
+    """The same fit on arrays, one row per customer (w = 1) or per distinct triple (w = its count)."""
+    w = np.ones_like(x, dtype=float) if w is None else np.asarray(w, dtype=float)
 
     def loss(log_params):
         return -np.sum(w * bgnbd_log_likelihood(np.exp(log_params), x, t_x, t)) / w.sum()

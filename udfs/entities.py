@@ -41,9 +41,9 @@ def load_ner(model: str, products: tuple[str, ...], features: tuple[str, ...], o
         nlp = spacy.load(model, exclude=[p for p in _DISABLED])
     except OSError as exc:
         raise EnvironmentProblem(f"spaCy model {model!r} is not installed (set needs.entities.model)") from exc
-    patterns = [{"label": "PRODUCT", "pattern": [{"LOWER": w.lower()} for w in name.split()]} for name in products]
-    patterns += [{"label": "FEATURE", "pattern": [{"LOWER": w.lower()} for w in name.split()]} for name in features]
-    patterns += [{"label": "ORG", "pattern": [{"LOWER": w.lower()} for w in name.split()]} for name in organisations]
+    patterns = [{"label": label, "pattern": [{"LOWER": w.lower()} for w in name.split()]}
+                for label, names in (("PRODUCT", products), ("FEATURE", features), ("ORG", organisations))
+                for name in names]
     if patterns:
         ruler = nlp.add_pipe("entity_ruler", before="ner", config={"overwrite_ents": True})
         ruler.add_patterns(patterns)

@@ -176,6 +176,8 @@ def build_lead_features(lh: Lakehouse, conf: Conf, leads: DataFrame | None = Non
     if missing:
         raise ConfError(f"{s.table} has no column(s) {', '.join(missing)} named in conf leads "
                         f"(columns: {', '.join(leads.columns)})")
+    identity = {key: c for key, c in (("company", s.company), ("person", s.person), ("phone", s.phone))
+                if c and c in leads.columns}
     base = leads.select(
         F.col(s.id).cast("string").alias(s.id),
         F.col(s.created_at).cast("timestamp").alias("created_at"),
@@ -183,15 +185,13 @@ def build_lead_features(lh: Lakehouse, conf: Conf, leads: DataFrame | None = Non
         *[F.col(c).cast("double").alias(c) for c in s.numeric],
         *([seniority(F.col(s.job_title)).alias("seniority")] if s.job_title else []),
         *([email_type(F.col(s.email), s.free_domains, s.disposable_domains).alias("email_type")] if s.email else []),
+        *[F.col(c).cast("string").alias(f"_{key}") for key, c in identity.items()],
     ).dropDuplicates([s.id])
-    identity = leads.select(F.col(s.id).cast("string").alias(s.id), *[
-        F.col(c).cast("string").alias(f"_{key}") for key, c in (("company", s.company), ("person", s.person),
-                                                                ("phone", s.phone)) if c and c in leads.columns])
-    base = junk_flags(base.join(identity.dropDuplicates([s.id]), s.id, "left"),
+    base = junk_flags(base,
                       email_type=F.col("email_type") if s.email else None,
-                      company=F.col("_company") if "_company" in identity.columns else None,
-                      person=F.col("_person") if "_person" in identity.columns else None,
-                      phone=F.col("_phone") if "_phone" in identity.columns else None,
+                      company=F.col("_company") if "company" in identity else None,
+                      person=F.col("_person") if "person" in identity else None,
+                      phone=F.col("_phone") if "phone" in identity else None,
                       seniority=F.col("seniority") if s.job_title else None,
                       ).drop("_company", "_person", "_phone")
     window = base.select(s.id, F.col("created_at").alias("_start"),

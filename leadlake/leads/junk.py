@@ -70,8 +70,7 @@ def bot_like(visits: Column, dwell: Column) -> Column:
 
 def junk_signals(scored: DataFrame) -> DataFrame:
     """``junk_score`` in [0, 1] and ``is_junk`` from the fired rules."""
-    keep = 1.0
-    keep_col = F.lit(keep)
+    keep_col = F.lit(1.0)
     for col, weight in RULES:
         value = F.coalesce(F.col(col), F.lit(0.0)) if col in scored.columns else F.lit(0.0)
         keep_col = keep_col * (1 - F.lit(weight) * value)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from pyspark.ml.functions import vector_to_array
 from pyspark.sql import Column
 from pyspark.sql import types as T
 from pyspark.sql.functions import pandas_udf
@@ -144,6 +145,4 @@ def reasons_udf(trees: Sequence[Tree], weights: np.ndarray, names: Sequence[str]
 
 
 def top_reasons(features: Column, udf) -> Column:
-    from pyspark.ml.functions import vector_to_array
-
     return udf(vector_to_array(features))

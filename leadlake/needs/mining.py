@@ -15,6 +15,7 @@ a rerun on the same input writes the same content.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -104,9 +105,7 @@ def read_texts(lh: Lakehouse, sources: Sequence[Source]) -> DataFrame:
             F.col(src.ts_col).cast("timestamp").alias("ts"),
             F.when(F.length(text) > 0, text).alias("text"),
         ))
-    out = frames[0]
-    for f in frames[1:]:
-        out = out.unionByName(f)
+    out = functools.reduce(DataFrame.unionByName, frames)
     return out.withColumn("text_hash", F.when(F.col("text").isNotNull(), text_key(F.col("text"))))
 
 

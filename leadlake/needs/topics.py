@@ -12,6 +12,7 @@ nearest centre is a vectorised pandas UDF over the broadcast centres.
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 
@@ -100,10 +101,7 @@ def discover_topics(df: DataFrame, emb_col: str, text_col: str, *, group_col: st
             centers[name] = found
             assigned.append(model.transform(subset).select(
                 (F.col("_cluster") + offsets[name]).cast("int").alias("topic_id"), "_text"))
-        union = assigned[0]
-        for a in assigned[1:]:
-            union = union.unionByName(a)
-        table = _label_topics(union, keywords).persist()
+        table = _label_topics(functools.reduce(DataFrame.unionByName, assigned), keywords).persist()
         log.info("topics: %d over %d group(s) and %s texts", table.count(), len(sizes), f"{sum(sizes.values()):,}")
     finally:
         data.unpersist()

@@ -52,6 +52,10 @@ JOBS: tuple[JobSpec, ...] = (
             "score leads with the champion model: p_convert, score, tier, rank, reasons, junk -> gold.lead_scores"),
     JobSpec("feedback", "leadlake.jobs.feedback",
             "re-tune tier thresholds from closed deals, report drift and realised precision, flag retrains"),
+    JobSpec("train-clv", "leadlake.jobs.train_clv",
+            "train the customer lifetime value and churn models beside the BTYD baseline, promote if better"),
+    JobSpec("score-clv", "leadlake.jobs.score_clv",
+            "score customers: clv_12m, BTYD baseline, p_alive, churn risk, value segment -> gold.customer_clv"),
     JobSpec("export-model", "leadlake.jobs.export_model", "export the sentence encoder to ONNX (optionally int8)",
             needs_spark=False),
     JobSpec(

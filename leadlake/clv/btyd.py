@@ -10,6 +10,12 @@ Definitions follow Fader, Hardie & Lee (2005): purchases on the same day
 count once; frequency is the number of repeat purchase days; recency is the
 time from the first to the last purchase; T is the time from the first
 purchase to the end of calibration, all in ``time_unit`` (D, W or M).
+
+Refunds (negative lines) are not purchases: they neither make a purchase day
+nor lower its spend here (a refund weeks later would otherwise turn a later
+day into a "purchase" of negative value). Zero-amount lines (free orders) are
+purchases. Net revenue, refunds included, is what the CLV model's target
+counts (``leadlake.clv.features``).
 """
 
 from __future__ import annotations
@@ -32,15 +38,16 @@ def rfm_summary(orders: DataFrame, customer_col: str, ts_col: str, amount_col: s
     """Per customer: frequency, recency, T, monetary_value (mean spend of repeat purchase days).
 
     With ``observation_end``: also ``frequency_holdout`` (purchase days after the cut-off, up to it),
-    ``monetary_holdout`` (spend in that window) and ``duration_holdout``.
+    ``monetary_holdout`` (purchase spend in that window) and ``duration_holdout``.
     """
     if time_unit not in UNIT_DAYS:
         raise ValueError(f"time_unit must be one of {', '.join(UNIT_DAYS)}, got {time_unit!r}")
     unit = UNIT_DAYS[time_unit]
     cut = F.to_date(F.lit(calibration_end))
-    days = orders.select(F.col(customer_col).cast("string").alias("customer_id"),
-                         F.to_date(ts_col).alias("day"), F.col(amount_col).cast("double").alias("amount")) \
-        .groupBy("customer_id", "day").agg(F.sum("amount").alias("amount"))
+    amount = F.col(amount_col).cast("double")
+    days = orders.where((amount >= 0) & ~F.isnan(amount)).select(
+        F.col(customer_col).cast("string").alias("customer_id"), F.to_date(ts_col).alias("day"),
+        amount.alias("amount")).groupBy("customer_id", "day").agg(F.sum("amount").alias("amount"))
     calib = days.where(F.col("day") <= cut)
     first = calib.groupBy("customer_id").agg(F.min("day").alias("first"), F.max("day").alias("last"),
                                              F.count(F.lit(1)).alias("n_days"))
@@ -109,6 +116,18 @@ class BetaGeoModel:
         head = (a + b + x - 1) / (a - 1)
         body = 1 - ((alpha + t) / (alpha + t + horizon)) ** (r + x) * hyp2f1(r + x, b + x, a + b + x - 1, z)
         return head * body * self.p_alive(x, t_x, t)
+
+    def p_no_purchase(self, horizon, x, t_x, t):
+        """P(no purchase in the next ``horizon`` periods | x, t_x, T).
+
+        Dead, or alive with a Poisson rate drawn from its Gamma posterior
+        (r + x, alpha + T) that happens to give no purchase. Unlike 1 - P(alive)
+        this is not 0 for one-time buyers, who are BG/NBD's alive-by-definition
+        customers and often the ones who never come back.
+        """
+        x, t = np.asarray(x, dtype=float), np.asarray(t, dtype=float)
+        alive = self.p_alive(x, t_x, t)
+        return (1.0 - alive) + alive * ((self.alpha + t) / (self.alpha + t + horizon)) ** (self.r + x)
 
     def predict(self, summary: DataFrame, horizon: float, prefix: str = "") -> DataFrame:
         """``summary`` with ``p_alive`` and ``expected_purchases`` (in ``horizon`` periods), computed in Spark."""
@@ -185,3 +204,25 @@ def fit_gamma_gamma(summary: DataFrame) -> GammaGammaModel:
                     options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000, "maxfev": 40000})
     p, q, v = np.exp(best.x)
     return GammaGammaModel(float(p), float(q), float(v), int(w.sum()))
+
+
+def periods_per_month(time_unit: str) -> float:
+    return UNIT_DAYS["M"] / UNIT_DAYS[time_unit]
+
+
+def discounted_clv(bg: BetaGeoModel, gg: GammaGammaModel, months: int, monthly_discount: float, time_unit: str,
+                   x, t_x, t, m) -> np.ndarray:
+    """Expected spend over the next ``months``, each month's purchases discounted to today.
+
+    Month k's purchases are E[X(k)] - E[X(k-1)] (BG/NBD), each worth the
+    Gamma-Gamma expected spend, divided by (1 + monthly_discount)^k. With no
+    discount this telescopes to expected_purchases(months) * expected_spend.
+    """
+    step = periods_per_month(time_unit)
+    spend = gg.expected_spend(x, m)
+    total, before = np.zeros_like(np.asarray(x, dtype=float)), 0.0
+    for k in range(1, months + 1):
+        upto = bg.expected_purchases(k * step, x, t_x, t)
+        total = total + (upto - before) / (1.0 + monthly_discount) ** k
+        before = upto
+    return spend * total

@@ -13,6 +13,8 @@ from pathlib import Path
 from pyspark.sql import functions as F
 
 from leadlake import tracking
+from leadlake.clv.scoring import format_segments, score_clv
+from leadlake.clv.training import train_clv
 from leadlake.demo import generate_demo
 from leadlake.errors import EnvironmentProblem
 from leadlake.jobs import train_sentiment
@@ -55,9 +57,15 @@ def run(ctx, args: argparse.Namespace) -> int:
     if tracking.champion_version(str(ctx.conf.get("leads.mlflow.registered_model"))) is None:
         print(train_leads(lh, ctx.conf))
     print(score_leads(lh, ctx.conf))
+    tracking.start(ctx.conf, "clv")
+    if tracking.champion_version(str(ctx.conf.get("clv.mlflow.registered_model"))) is None:
+        print(train_clv(lh, ctx.conf))
+    clv = score_clv(lh, ctx.conf)
+    print(clv)
     print(format_summaries(summarize_lakehouse(str(Path(ctx.conf.lakehouse).resolve()))))
     print(format_top_needs(lh, 10))
     print(format_top_leads(lh, 10))
+    print(format_segments(clv.segments))
     return 0
 
 

@@ -14,8 +14,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from pyspark.ml.functions import array_to_vector, vector_to_array
-from pyspark.ml.stat import Summarizer
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
@@ -23,12 +21,14 @@ from leadlake.config import Conf
 from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.junk import bot_like, junk_flags
-from leadlake.text.pii import clean_text, text_key
-from leadlake.text.store import EMBEDDINGS_TABLE
+from leadlake.needs.mining import SIGNALS_TABLE, signal_aggregates
+from leadlake.text.store import pooled_embeddings
 
 log = logging.getLogger("leadlake.leads")
 
 FEATURES_TABLE = "silver.lead_features"
+# The need mix columns are fixed: a model trained on them must find the same columns when it scores.
+NEED_CATEGORIES = ("product_feature", "service_quality", "user_experience", "pricing", "other")
 SENIORITY = [
     ("c_level", r"\b(ceo|cto|cfo|coo|cmo|cro|chief|founder|co-founder|owner|president)\b"),
     ("vp", r"\b(vp|svp|evp|vice president)\b"),
@@ -147,24 +147,13 @@ def _interaction_features(lh: Lakehouse, window: DataFrame, s: LeadSchema) -> tu
             F.datediff(F.min("ts"), F.min("_start")).alias("msg_days_to_first")]
     aggs += [F.sum((F.lower("channel") == c).cast("int")).alias(f"msg_{c}") for c in channels]
     counts = msgs.groupBy(s.id).agg(*aggs)
-    text = None
-    if lh.exists(EMBEDDINGS_TABLE):
-        hashed = msgs.select(s.id, text_key(clean_text(F.col("text"))).alias("text_hash"))
-        emb = lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "embedding"]).dropDuplicates(["text_hash"])
-        pooled = hashed.join(emb, "text_hash").groupBy(s.id).agg(
-            Summarizer.mean(array_to_vector("embedding")).alias("_mean"))
-        text = pooled.select(s.id, vector_to_array("_mean", "float32").alias("text_embedding"))
-        if lh.exists("silver.text_signals"):
-            sig = lh.read("silver.text_signals", columns=["source", "source_id", "lead_id", "ts", "sentiment_score",
-                                                          "need_category", "is_urgent"]) \
-                .where(F.col("source") == table).withColumnRenamed("lead_id", s.id).join(window, s.id) \
-                .where((F.col("ts") >= F.col("_start")) & (F.col("ts") < F.col("_cutoff")))
-            cats = ["product_feature", "service_quality", "user_experience", "pricing", "other"]
-            signal_aggs = [F.avg("sentiment_score").alias("text_sentiment"),
-                           F.avg(F.col("is_urgent").cast("double")).alias("text_urgent_share")]
-            signal_aggs += [F.avg((F.col("need_category") == c).cast("double")).alias(f"text_need_{c}")
-                            for c in cats]
-            text = text.join(sig.groupBy(s.id).agg(*signal_aggs), s.id, "left")
+    text = pooled_embeddings(lh, msgs, s.id)
+    if text is not None and lh.exists(SIGNALS_TABLE):
+        sig = lh.read(SIGNALS_TABLE, columns=["source", "source_id", "lead_id", "ts", "sentiment_score",
+                                              "sentiment_label", "need_category", "is_urgent"]) \
+            .where(F.col("source") == table).withColumnRenamed("lead_id", s.id).join(window, s.id) \
+            .where((F.col("ts") >= F.col("_start")) & (F.col("ts") < F.col("_cutoff")))
+        text = text.join(sig.groupBy(s.id).agg(*signal_aggregates("text_", NEED_CATEGORIES)), s.id, "left")
     return counts, text
 
 

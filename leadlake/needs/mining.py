@@ -170,6 +170,15 @@ def customer_values(lh: Lakehouse) -> DataFrame:
     return lh.spark.createDataFrame([], "customer_id string, customer_value double")
 
 
+def signal_aggregates(prefix: str, categories: Sequence[str]) -> list[Column]:
+    """Aggregates of ``silver.text_signals`` rows that models use as features: tone, urgency, need mix."""
+    aggs = [F.avg("sentiment_score").alias(f"{prefix}sentiment"),
+            F.avg((F.col("sentiment_label") == "negative").cast("double")).alias(f"{prefix}negative_share"),
+            F.avg(F.col("is_urgent").cast("double")).alias(f"{prefix}urgent_share")]
+    return aggs + [F.avg((F.col("need_category") == c).cast("double")).alias(f"{prefix}need_{c}")
+                   for c in categories]
+
+
 def _scaled(col: str) -> Column:
     top = F.max(col).over(Window.partitionBy())
     return F.when(top > 0, F.col(col) / top).otherwise(F.lit(0.0))

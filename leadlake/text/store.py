@@ -12,6 +12,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pyspark.ml.functions import array_to_vector, vector_to_array
+from pyspark.ml.stat import Summarizer
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
@@ -89,3 +91,17 @@ def update_text_embeddings(
     finally:
         todo.unpersist()
         texts.unpersist()
+
+
+def pooled_embeddings(lh: Lakehouse, texts: DataFrame, key: str, text_col: str = "text") -> DataFrame | None:
+    """(key, text_embedding): the mean vector of each key's stored text embeddings; None before any embed run.
+
+    What a lead or a customer wrote, as one fixed-size vector for a model
+    (texts with no stored vector yet are left out of the mean).
+    """
+    if not lh.exists(EMBEDDINGS_TABLE):
+        return None
+    hashed = texts.select(key, text_key(clean_text(F.col(text_col))).alias("text_hash"))
+    emb = lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "embedding"]).dropDuplicates(["text_hash"])
+    pooled = hashed.join(emb, "text_hash").groupBy(key).agg(Summarizer.mean(array_to_vector("embedding")).alias("_m"))
+    return pooled.select(key, vector_to_array("_m", "float32").alias("text_embedding"))

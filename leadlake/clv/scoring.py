@@ -1,0 +1,164 @@
+"""``score-clv`` -> ``gold.customer_clv``: what each customer is worth, who is slipping, how to treat them.
+
+Per customer with a purchase on or before ``as_of``: ``clv_12m`` (the
+champion GBT: expected net spend over the horizon, discounted to today),
+``clv_btyd_12m`` and ``expected_purchases_12m`` and ``p_alive`` (the BTYD
+baseline inside the same pipeline), ``p_churn`` (the churn GBT trained with
+the champion, else BG/NBD's probability of no purchase in the horizon: 1 -
+P(alive) is 0 for every one-time buyer, so it ranks churners worse than
+chance on the demo; train-clv logs all three ROC-AUCs), ``churn_risk`` (high / medium / low by
+``clv.churn``), ``value_segment``, ``spend_to_date``, ``days_since_last``,
+``as_of``, ``model_version``, ``scored_at``. Rows are upserted on
+``customer_id``: rescoring replaces a customer's row, never duplicates it.
+
+``value_segment``, first rule that holds (cut-offs in ``clv.segments``):
+
+=============  ==========================================================
+new            first purchase fewer than ``new_days`` before as_of: too
+               little history to judge, treat with onboarding
+at_risk        churn_risk high and spend to date at least the median
+               customer's: valuable and slipping, win back now
+hibernating    churn_risk high: lapsed, low value, cheap reactivation only
+champions      clv_12m in the top ``champions_share`` of the active
+               customers (those not new and not high churn risk)
+loyal          clv_12m at least the active customers' median
+occasional     everyone else: active, below-median expected value
+=============  ==========================================================
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from pyspark.sql import DataFrame, Window
+from pyspark.sql import functions as F
+
+from leadlake import tracking
+from leadlake.clv.features import CustomerSources, customer_features
+from leadlake.clv.model import ClvFeatureSpec
+from leadlake.clv.orders import resolve_as_of, usable_orders
+from leadlake.clv.training import CHURN_MODEL, SPEC_FILE, write_features
+from leadlake.config import Conf
+from leadlake.errors import LeadlakeError
+from leadlake.lakehouse import Lakehouse
+from leadlake.progress import stage
+
+log = logging.getLogger("leadlake.clv")
+
+CLV_TABLE = "gold.customer_clv"
+SEGMENTS = ("champions", "loyal", "occasional", "at_risk", "hibernating", "new")
+
+
+class NoChampion(LeadlakeError):
+    """Scoring needs a trained model."""
+
+
+@dataclass(frozen=True)
+class ClvScoreReport:
+    scored: int
+    total: int
+    model_version: str
+    as_of: object
+    segments: list[tuple[str, int, float]]
+
+    def __str__(self) -> str:
+        return (f"{self.scored:,} customers scored with CLV model v{self.model_version} as of {self.as_of}; "
+                f"{self.total:,} in {CLV_TABLE}")
+
+
+def load_champion(conf: Conf):
+    """(CLV pipeline, churn pipeline or None, feature spec, registered version)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    tracking.start(conf, "clv")
+    name = str(conf.get("clv.mlflow.registered_model"))
+    version = tracking.champion_version(name)
+    if version is None:
+        raise NoChampion(f"no champion of {name} in {tracking.tracking_uri(conf, 'clv')}: run train-clv first")
+    model = mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}")
+    spec = ClvFeatureSpec(**mlflow.artifacts.load_dict(f"runs:/{version.run_id}/{SPEC_FILE}")["feature_spec"])
+    try:
+        churn = mlflow.spark.load_model(f"runs:/{version.run_id}/{CHURN_MODEL}")
+    except (MlflowException, OSError):
+        log.info("champion run has no churn model: p_churn = BG/NBD P(no purchase in the horizon)")
+        churn = None
+    return model, churn, spec, str(version.version)
+
+
+def churn_risk(p_churn, conf: Conf):
+    c = conf.get("clv.churn") or {}
+    return F.when(p_churn >= float(c.get("high", 0.6)), "high") \
+        .when(p_churn >= float(c.get("medium", 0.3)), "medium").otherwise("low")
+
+
+def value_segments(scored: DataFrame, conf: Conf) -> DataFrame:
+    """``scored`` with ``value_segment`` by the rules in this module's docstring."""
+    s = conf.get("clv.segments") or {}
+    new = F.col("tenure_days") < int(s.get("new_days", 90))
+    high = F.col("churn_risk") == "high"
+    median_spend = F.percentile_approx("spend_to_date", 0.5).over(Window.partitionBy())
+    # Value ranks among the active customers only: the lapsed would otherwise fill the bottom half.
+    active = ~new & ~high
+    clv_pct = F.percent_rank().over(Window.partitionBy(active).orderBy("clv_12m"))
+    out = scored.withColumn("_pct", clv_pct).withColumn("_median_spend", median_spend)
+    champions = 1.0 - float(s.get("champions_share", 0.2))
+    segment = (F.when(new, "new")
+               .when(high & (F.col("spend_to_date") >= F.col("_median_spend")), "at_risk")
+               .when(high, "hibernating")
+               .when(F.col("_pct") >= champions, "champions")
+               .when(F.col("_pct") >= 0.5, "loyal")
+               .otherwise("occasional"))
+    return out.withColumn("value_segment", segment).drop("_pct", "_median_spend")
+
+
+def score_clv(lh: Lakehouse, conf: Conf) -> ClvScoreReport:
+    model, churn, spec, version = load_champion(conf)
+    orders, check = usable_orders(lh, conf)
+    try:
+        log.info("%s", check)
+        as_of = resolve_as_of(orders, conf, CustomerSources.from_conf(conf).orders)
+        features = write_features(lh, customer_features(lh, conf, orders, as_of), as_of).persist()
+    finally:
+        orders.unpersist()
+    try:
+        with stage(log, f"score customers with CLV model v{version}") as st:
+            scored = model.transform(spec.align(features))
+            if churn is not None:
+                p_churn = churn.transform(spec.align(features)).select("customer_id", "p_churn")
+                scored = scored.join(p_churn, "customer_id")
+            else:
+                scored = scored.withColumn("p_churn", F.col("p_no_purchase"))
+            scored = scored.select(
+                "customer_id", F.round("clv_12m", 2).alias("clv_12m"), F.round("clv_btyd", 2).alias("clv_btyd_12m"),
+                F.round("expected_purchases", 4).alias("expected_purchases_12m"),
+                F.round("p_alive", 4).alias("p_alive"),
+                F.round("p_churn", 4).alias("p_churn"), churn_risk(F.col("p_churn"), conf).alias("churn_risk"),
+                F.round("gross_spend", 2).alias("spend_to_date"), "days_since_last", "tenure_days")
+            rows = value_segments(scored, conf).select(
+                "customer_id", "clv_12m", "clv_btyd_12m", "expected_purchases_12m", "p_alive", "p_churn",
+                "churn_risk", "value_segment", "spend_to_date", "days_since_last",
+                F.lit(as_of).alias("as_of"), F.lit(version).alias("model_version"),
+                F.current_timestamp().alias("scored_at"))
+            st.rows = n = features.count()
+        with stage(log, f"upsert {CLV_TABLE}") as st:
+            lh.upsert(rows, CLV_TABLE, ["customer_id"])
+            st.rows = total = lh.row_count(CLV_TABLE)
+        return ClvScoreReport(n, total, version, as_of, segment_summary(lh))
+    finally:
+        features.unpersist()
+
+
+def segment_summary(lh: Lakehouse) -> list[tuple[str, int, float]]:
+    """(segment, customers, mean clv_12m), largest value first."""
+    rows = lh.read(CLV_TABLE, columns=["value_segment", "clv_12m"]).groupBy("value_segment").agg(
+        F.count(F.lit(1)).alias("n"), F.avg("clv_12m").alias("clv")).collect()
+    return sorted(((r["value_segment"], int(r["n"]), float(r["clv"] or 0.0)) for r in rows), key=lambda t: -t[2])
+
+
+def format_segments(segments: list[tuple[str, int, float]]) -> str:
+    total = sum(n for _, n, _ in segments) or 1
+    lines = ["value segments:", f"  {'segment':<12} {'customers':>9} {'share':>6} {'mean clv_12m':>13}"]
+    lines += [f"  {s:<12} {n:>9,} {n / total:>6.1%} {clv:>13,.0f}" for s, n, clv in segments]
+    return "\n".join(lines)

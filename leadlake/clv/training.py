@@ -1,0 +1,203 @@
+"""``train-clv``: customer features at a cut-off -> GBT beside the BTYD baseline -> MLflow -> champion?
+
+The split is by time first: features use orders up to ``as_of -
+horizon_months``, the target is the net spend of the months after it, up to
+``as_of``. Customers are then held out by a hash of their id, and the model
+and the BTYD baseline (fitted on the training customers only, inside the
+pipeline) are measured on the same held-out customers in the same MLflow
+run: the baseline's numbers are in every run, next to the model's.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import asdict, dataclass
+
+from pyspark.ml.evaluation import BinaryClassificationEvaluator
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from leadlake import tracking
+from leadlake.clv.features import FEATURES_TABLE, KEYS, CustomerSources, customer_features, numeric_features
+from leadlake.clv.model import (
+    ClvFeatureSpec,
+    decile_table,
+    fit_churn_model,
+    fit_clv_model,
+    split_customers,
+    value_metrics,
+)
+from leadlake.clv.orders import NoOrders, add_months, resolve_as_of, usable_orders
+from leadlake.clv.stages import BG_PARAMS, GG_PARAMS
+from leadlake.config import Conf
+from leadlake.lakehouse import Lakehouse
+from leadlake.progress import stage
+
+log = logging.getLogger("leadlake.clv")
+
+CHURN_MODEL = "churn_model"
+SPEC_FILE = "feature_spec.json"
+# The BTYD baseline's undiscounted answer, comparable with the realised spend.
+BTYD_SPEND = "btyd_spend"
+
+
+@dataclass(frozen=True)
+class ClvTrainReport:
+    run_id: str
+    version: str
+    promoted: bool
+    cutoff: dt.date
+    as_of: dt.date
+    model: dict
+    btyd: dict
+    churn_auc: float | None
+    churn_btyd_auc: float
+    churn_alive_auc: float
+    champion_spearman: float | None
+    train_rows: int
+    test_rows: int
+
+    def __str__(self) -> str:
+        m, b = self.model, self.btyd
+        champ = "none" if self.champion_spearman is None else f"{self.champion_spearman:.4f}"
+        churn = (f"churn ROC-AUC GBT {'-' if self.churn_auc is None else f'{self.churn_auc:.3f}'}, BG/NBD "
+                 f"P(no purchase) {self.churn_btyd_auc:.3f}, 1 - P(alive) {self.churn_alive_auc:.3f}; ")
+        return (f"CLV model v{self.version} (run {self.run_id[:8]}), features to {self.cutoff}, spend to "
+                f"{self.as_of}, {self.test_rows:,} held-out customers ({self.train_rows:,} trained on): "
+                f"Spearman {m['spearman']:.3f} vs BTYD {b['spearman']:.3f}, top-20% capture "
+                f"{m['top20_capture']:.1%} vs {b['top20_capture']:.1%} (best {m['top20_capture_best']:.1%}), "
+                f"RMSE {m['rmse']:,.0f} vs {b['rmse']:,.0f}, MAE {m['mae']:,.0f} vs {b['mae']:,.0f}; {churn}"
+                f"champion before {champ}: {'promoted' if self.promoted else 'kept'}")
+
+
+def feature_spec_for(features: DataFrame, conf: Conf) -> ClvFeatureSpec:
+    src = CustomerSources.from_conf(conf)
+    categorical = [c for c in src.categorical if c in features.columns]
+    k = int(conf.get("clv.text_pca_k", 8))
+    dim = 0
+    if k > 0 and "text_embedding" in features.columns:
+        row = features.where(F.col("text_embedding").isNotNull()).select(F.size("text_embedding")).first()
+        dim = int(row[0]) if row else 0
+    return ClvFeatureSpec(tuple(categorical), tuple(numeric_features(features, categorical)), dim, k if dim else 0)
+
+
+def write_features(lh: Lakehouse, features: DataFrame, cutoff: dt.date) -> DataFrame:
+    """Upsert the rows of one cut-off into silver.customer_features and read them back."""
+    with stage(log, f"customer features at {cutoff} -> {FEATURES_TABLE}") as st:
+        lh.upsert(features, FEATURES_TABLE, list(KEYS), merge_schema=True)
+        out = lh.read(FEATURES_TABLE).where(F.col("cutoff") == F.lit(cutoff))
+        st.rows = out.count()
+    return out
+
+
+def _auc(scored: DataFrame, score: str) -> float:
+    ev = BinaryClassificationEvaluator(labelCol="churned", rawPredictionCol=score, metricName="areaUnderROC")
+    return float(ev.evaluate(scored.select("churned", F.col(score).cast("double").alias(score))))
+
+
+def _log_plots(scored: DataFrame, importances: list[tuple[str, float]]) -> None:
+    model, btyd = decile_table(scored, "predicted_spend"), decile_table(scored, BTYD_SPEND)
+
+    def calibration(ax):
+        top = max([p for _, p, _ in model + btyd] + [y for *_, y in model + btyd] + [1.0])
+        ax.plot([p for _, p, _ in model], [y for *_, y in model], "o-", label="GBT")
+        ax.plot([p for _, p, _ in btyd], [y for *_, y in btyd], "s-", label="BTYD (BG/NBD x Gamma-Gamma)")
+        ax.plot([0, top], [0, top], "--", color="grey", label="perfect")
+        ax.set(xlabel="mean predicted spend in the horizon (decile)", ylabel="mean realised spend",
+               title="Decile calibration (held-out customers)")
+        ax.legend()
+
+    def importance(ax):
+        best = sorted(importances, key=lambda kv: kv[1])[-15:]
+        ax.barh([k for k, _ in best], [v for _, v in best])
+        ax.set(xlabel="importance (GBT)", title="CLV feature importance")
+
+    tracking.log_figure(calibration, "plots/decile_calibration.png")
+    tracking.log_figure(importance, "plots/feature_importance.png")
+
+
+def _champion_spearman(name: str, test: DataFrame, spec: ClvFeatureSpec) -> float | None:
+    import mlflow
+
+    champion = tracking.champion_version(name)
+    if champion is None:
+        return None
+    try:
+        model = mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}")
+        return value_metrics(model.transform(spec.align(test)), "predicted_spend")["spearman"]
+    except Exception as exc:  # a champion on other features cannot be compared: say so, replace it
+        log.warning("champion v%s cannot score today's held-out customers (%s); it will be replaced",
+                    champion.version, exc)
+        return None
+
+
+def train_clv(lh: Lakehouse, conf: Conf) -> ClvTrainReport:
+    import mlflow
+
+    m = conf.get("clv.model") or {}
+    months = int(conf.get("clv.horizon_months", 12))
+    orders, check = usable_orders(lh, conf)
+    try:
+        log.info("%s", check)
+        as_of = resolve_as_of(orders, conf, CustomerSources.from_conf(conf).orders)
+        cutoff = add_months(as_of, -months)
+        features = write_features(lh, customer_features(lh, conf, orders, cutoff, as_of), cutoff)
+    finally:
+        orders.unpersist()
+    split = split_customers(features, float(m.get("test_share", 0.3)), int(m.get("seed", 7)))
+    train = split.where(~F.col("_test")).drop("_test").persist()
+    test = split.where(F.col("_test")).drop("_test").persist()
+    try:
+        sizes = train.count(), test.count()
+        if min(sizes) < 10:
+            raise NoOrders(f"{sizes[0] + sizes[1]} customers bought before {cutoff} ({as_of} - {months} months): "
+                           "too few to train and test a CLV model; shorten clv.horizon_months or add history")
+        spec = feature_spec_for(features, conf)
+        with stage(log, f"fit CLV GBT on {len(spec.names())} features") as st:
+            model = fit_clv_model(train, spec, conf)
+            st.rows = sizes[0]
+        churn = None
+        if m.get("churn_model", True):
+            with stage(log, "fit churn GBT") as st:
+                churn = fit_churn_model(train, spec, conf)
+                st.rows = sizes[0]
+        with stage(log, "measure on held-out customers") as st:
+            scored = model.transform(test).withColumn(
+                BTYD_SPEND, F.col("expected_purchases") * F.col("expected_spend")).persist()
+            metrics, baseline = value_metrics(scored, "predicted_spend"), value_metrics(scored, BTYD_SPEND)
+            churn_btyd_auc = _auc(scored, "p_no_purchase")
+            churn_alive_auc = _auc(scored.withColumn("_p_dead", 1 - F.col("p_alive")), "_p_dead")
+            churn_auc = _auc(churn.transform(test), "p_churn") if churn is not None else None
+            st.rows = sizes[1]
+        btyd_stage = model.stages[0]
+        name = str(conf.get("clv.mlflow.registered_model"))
+        tracking.start(conf, "clv")
+        champion_spearman = _champion_spearman(name, test, spec)
+        with mlflow.start_run(run_name="train-clv") as run, stage(log, "log to MLflow"):
+            mlflow.log_params({**{f"model.{k}": v for k, v in m.items()}, "horizon_months": months,
+                               "cutoff": cutoff.isoformat(), "as_of": as_of.isoformat(),
+                               "discount_rate": conf.get("clv.discount_rate"), "features": len(spec.names()),
+                               "train_customers": sizes[0], "test_customers": sizes[1],
+                               **{f"btyd.{k}": round(v, 6) for k, v in btyd_stage.params_dict.items()}})
+            mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
+            mlflow.log_metrics({f"btyd_{k}": v for k, v in baseline.items()})
+            mlflow.log_metrics({"churn_btyd_roc_auc": churn_btyd_auc, "churn_not_alive_roc_auc": churn_alive_auc,
+                                **({"churn_roc_auc": churn_auc} if churn_auc is not None else {})})
+            mlflow.log_dict({"feature_spec": asdict(spec), "names": spec.names(),
+                             "btyd": {k: btyd_stage.params_dict[k] for k in (*BG_PARAMS, *GG_PARAMS)}}, SPEC_FILE)
+            gbt = next(s for s in model.stages if type(s).__name__ == "GBTRegressionModel")
+            _log_plots(scored, list(zip(spec.names(), gbt.featureImportances.toArray().tolist(), strict=False)))
+            info = mlflow.spark.log_model(model, "model", registered_model_name=name,
+                                          pip_requirements=tracking.PIP_REQUIREMENTS)
+            if churn is not None:
+                mlflow.spark.log_model(churn, CHURN_MODEL, pip_requirements=tracking.PIP_REQUIREMENTS)
+            version = str(info.registered_model_version)
+            promoted = tracking.promote_if_better(name, version, metrics["spearman"], champion_spearman)
+            mlflow.set_tag("promoted", str(promoted))
+        scored.unpersist()
+        return ClvTrainReport(run.info.run_id, version, promoted, cutoff, as_of, metrics, baseline, churn_auc,
+                              churn_btyd_auc, churn_alive_auc, champion_spearman, *sizes)
+    finally:
+        train.unpersist()
+        test.unpersist()

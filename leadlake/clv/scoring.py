@@ -4,7 +4,8 @@ Per customer with a purchase on or before ``as_of``: ``clv_12m`` (the
 champion GBT: expected net spend over the horizon, discounted to today),
 ``clv_btyd_12m`` and ``expected_purchases_12m`` and ``p_alive`` (the BTYD
 baseline inside the same pipeline), ``p_churn`` (the churn GBT trained with
-the champion, else BG/NBD's probability of no purchase in the horizon: 1 -
+the champion where it beat BG/NBD on the held-out customers, else BG/NBD's
+probability of no purchase in the horizon: 1 -
 P(alive) is 0 for every one-time buyer, so it ranks churners worse than
 chance on the demo; train-clv logs all three ROC-AUCs), ``churn_risk`` (high / medium / low by
 ``clv.churn``), ``value_segment``, ``spend_to_date``, ``days_since_last``,
@@ -82,7 +83,7 @@ def load_champion(conf: Conf):
     try:
         churn = mlflow.spark.load_model(f"runs:/{version.run_id}/{CHURN_MODEL}")
     except (MlflowException, OSError):
-        log.info("champion run has no churn model: p_churn = BG/NBD P(no purchase in the horizon)")
+        log.info("champion run kept no churn GBT (BG/NBD did better): p_churn = BG/NBD P(no purchase in the horizon)")
         churn = None
     return model, churn, spec, str(version.version)
 

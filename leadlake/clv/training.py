@@ -190,8 +190,11 @@ def train_clv(lh: Lakehouse, conf: Conf) -> ClvTrainReport:
             _log_plots(scored, list(zip(spec.names(), gbt.featureImportances.toArray().tolist(), strict=False)))
             info = mlflow.spark.log_model(model, "model", registered_model_name=name,
                                           pip_requirements=tracking.PIP_REQUIREMENTS)
-            if churn is not None:
+            # The classifier gives p_churn only where it beats BG/NBD's closed form on the held-out customers.
+            churn_wins = churn_auc is not None and churn_auc > churn_btyd_auc
+            if churn_wins:
                 mlflow.spark.log_model(churn, CHURN_MODEL, pip_requirements=tracking.PIP_REQUIREMENTS)
+            mlflow.set_tag("churn_source", "gbt" if churn_wins else "bgnbd_p_no_purchase")
             version = str(info.registered_model_version)
             promoted = tracking.promote_if_better(name, version, metrics["spearman"], champion_spearman)
             mlflow.set_tag("promoted", str(promoted))

@@ -46,6 +46,8 @@ JOBS: tuple[JobSpec, ...] = (
             "train the sentiment head on real labelled text and the lakehouse's rated feedback"),
     JobSpec("mine-needs", "leadlake.jobs.mine_needs",
             "mine customer needs: sentiment, need category, entities, topics and priorities"),
+    JobSpec("discover-leads", "leadlake.jobs.discover_leads",
+            "flag inbound messages that are sales leads (vs support, spam, job seekers, out of office)"),
     JobSpec("train-leads", "leadlake.jobs.train_leads",
             "train the lead conversion model (GBT, with and without text), log to MLflow, promote if better"),
     JobSpec("score-leads", "leadlake.jobs.score_leads",

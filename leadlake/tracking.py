@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from leadlake.config import Conf
+from leadlake.errors import LeadlakeError
 
 log = logging.getLogger("leadlake.tracking")
 
@@ -61,6 +62,20 @@ def champion_version(name: str):
         return mlflow.MlflowClient().get_model_version_by_alias(name, CHAMPION)
     except MlflowException:
         return None
+
+
+class NoChampion(LeadlakeError):
+    """Scoring needs a trained model."""
+
+
+def require_champion(conf: Conf, section: str, train_job: str):
+    """The champion version of the section's registered model; a one-line error naming the job to run if none."""
+    start(conf, section)
+    name = str(conf.get(f"{section}.mlflow.registered_model"))
+    version = champion_version(name)
+    if version is None:
+        raise NoChampion(f"no champion of {name} in {tracking_uri(conf, section)}: run {train_job} first")
+    return version
 
 
 def promote_if_better(name: str, version: str, score: float, champion_score: float | None) -> bool:

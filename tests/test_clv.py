@@ -164,3 +164,14 @@ def test_score_clv_writes_one_row_per_customer_with_documented_segments(trained_
 
     values = customer_values(lh)  # needs mining now weighs needs by CLV
     assert values.count() == first.total
+
+
+def test_clv_jobs_fail_in_one_line_without_orders_or_champion(spark, tmp_path, capsys):
+    from leadlake.cli import main
+
+    root = str(tmp_path / "empty")
+    assert main(["train-clv", "--lakehouse", root]) == 2
+    assert main(["score-clv", "--lakehouse", root]) == 2
+    err = capsys.readouterr().err
+    assert "no orders table bronze.orders" in err and "run train-clv first" in err
+    assert "Traceback" not in err

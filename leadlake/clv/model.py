@@ -30,23 +30,15 @@ from pyspark.sql import functions as F
 
 from leadlake.clv.stages import OUTPUTS, BuyTillYouDie
 from leadlake.config import Conf
+from leadlake.leads.model import FeatureSpec
 from leadlake.leads.stages import ArrayToVector, PositiveProbability
 
 FEATURES = "features"
 
 
 @dataclass(frozen=True)
-class ClvFeatureSpec:
-    """The columns a CLV model was trained on; scoring fills any that are missing with nulls."""
-
-    categorical: tuple[str, ...]
-    numeric: tuple[str, ...]
-    text_dim: int
-    text_k: int
-
-    @property
-    def uses_text(self) -> bool:
-        return self.text_k > 0 and self.text_dim > 0
+class ClvFeatureSpec(FeatureSpec):
+    """The lead spec's columns plus the BTYD outputs; scoring fills any missing column with nulls."""
 
     def names(self) -> list[str]:
         text = [f"text_pc{i + 1}" for i in range(self.text_k)] if self.uses_text else []

@@ -41,7 +41,6 @@ from leadlake.clv.model import ClvFeatureSpec
 from leadlake.clv.orders import resolve_as_of, usable_orders
 from leadlake.clv.training import CHURN_MODEL, SPEC_FILE, write_features
 from leadlake.config import Conf
-from leadlake.errors import LeadlakeError
 from leadlake.lakehouse import Lakehouse
 from leadlake.progress import stage
 
@@ -49,10 +48,6 @@ log = logging.getLogger("leadlake.clv")
 
 CLV_TABLE = "gold.customer_clv"
 SEGMENTS = ("champions", "loyal", "occasional", "at_risk", "hibernating", "new")
-
-
-class NoChampion(LeadlakeError):
-    """Scoring needs a trained model."""
 
 
 @dataclass(frozen=True)
@@ -73,11 +68,8 @@ def load_champion(conf: Conf):
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    tracking.start(conf, "clv")
+    version = tracking.require_champion(conf, "clv", "train-clv")
     name = str(conf.get("clv.mlflow.registered_model"))
-    version = tracking.champion_version(name)
-    if version is None:
-        raise NoChampion(f"no champion of {name} in {tracking.tracking_uri(conf, 'clv')}: run train-clv first")
     model = mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}")
     spec = ClvFeatureSpec(**mlflow.artifacts.load_dict(f"runs:/{version.run_id}/{SPEC_FILE}")["feature_spec"])
     try:

@@ -125,6 +125,11 @@ SOURCE_LOGIT = {"referral": 0.6, "partner": 0.4, "webinar": 0.2, "trade show": 0
 SENIORITY_LOGIT = {"c_level": 0.3, "vp": 0.5, "director": 0.4, "manager": 0.2, "individual": -0.1,
                    "junior": -0.8}
 EMAIL_LOGIT = {"corporate": 0.2, "personal": -0.3, "disposable": -1.0}
+# What each message kind is, in the classes lead discovery tells apart (conf discovery.classes).
+MESSAGE_CLASS = {"buying": "sales_lead", "evaluating": "sales_lead", "pricing_objection": "sales_lead",
+                 "feature_question": "sales_lead", "support": "support", "complaint": "support",
+                 "job_seeker": "job_seeker", "spam": "spam", "out_of_office": "out_of_office",
+                 "researching": "other", "not_interested": "other"}
 CHANNELS = {"email": 45, "chat": 20, "call_note": 15, "inbound_form": 12, "social": 8}
 
 PRODUCTS = [
@@ -334,30 +339,44 @@ def gen_leads(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.Da
         yield _frame(rows, LEAD_COLUMNS, "created_at")
 
 
-def gen_interactions(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
+def _interaction_rows(batch: pd.DataFrame, spec: DemoSpec) -> list[dict]:
+    """Messages with their hidden kind (``_kind``), which only eval.message_truth keeps."""
     channels, weights = list(CHANNELS), list(CHANNELS.values())
+    tr = lead_traits(batch["id"].to_numpy(), spec)
+    rows = []
+    for row in tr.itertuples(index=False):
+        _, who = _identity(row, spec)
+        ctx = {"company": who.company, "country": who.country, "industry": who.industry,
+               "size": str(int(row.size)), "title": who.job_title, "sender": who.first_name,
+               "email": who.email, "phone": who.phone or ""}
+        mrng = random.Random(row_seed(spec.seed, int(row.n), "messages"))
+        mix = MESSAGE_MIX[row.intent]
+        horizon = (row.closed_at if row.closed else spec.end_s) - row.created
+        for k in range(int(row.n_msgs)):
+            kind = mrng.choices(list(mix), weights=list(mix.values()))[0]
+            channel = mrng.choices(channels, weights=weights)[0]
+            rows.append({
+                "interaction_id": f"I{row.n:07d}-{k:02d}",
+                "lead_id": lead_id(row.n),
+                "ts": int(row.created + mrng.random() * max(horizon, DAY)),
+                "channel": channel,
+                "text": text.message(kind, channel, mrng, ctx),
+                "_kind": kind,
+            })
+    return rows
+
+
+def gen_interactions(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
     for batch in batches:
-        tr = lead_traits(batch["id"].to_numpy(), spec)
-        rows = []
-        for row in tr.itertuples(index=False):
-            _, who = _identity(row, spec)
-            ctx = {"company": who.company, "country": who.country, "industry": who.industry,
-                   "size": str(int(row.size)), "title": who.job_title, "sender": who.first_name,
-                   "email": who.email, "phone": who.phone or ""}
-            mrng = random.Random(row_seed(spec.seed, int(row.n), "messages"))
-            mix = MESSAGE_MIX[row.intent]
-            horizon = (row.closed_at if row.closed else spec.end_s) - row.created
-            for k in range(int(row.n_msgs)):
-                kind = mrng.choices(list(mix), weights=list(mix.values()))[0]
-                channel = mrng.choices(channels, weights=weights)[0]
-                rows.append({
-                    "interaction_id": f"I{row.n:07d}-{k:02d}",
-                    "lead_id": lead_id(row.n),
-                    "ts": int(row.created + mrng.random() * max(horizon, DAY)),
-                    "channel": channel,
-                    "text": text.message(kind, channel, mrng, ctx),
-                })
+        rows = _interaction_rows(batch, spec)
         yield _frame(rows, ["interaction_id", "lead_id", "ts", "channel", "text"], "ts")
+
+
+def gen_message_truth(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
+    for batch in batches:
+        rows = _interaction_rows(batch, spec)
+        yield pd.DataFrame({"interaction_id": [r["interaction_id"] for r in rows],
+                            "kind": [r["_kind"] for r in rows]}, dtype=object)
 
 
 def gen_web_events(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:

@@ -10,12 +10,14 @@ import argparse
 import logging
 from pathlib import Path
 
+from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from leadlake import tracking
 from leadlake.clv.scoring import format_segments, score_clv
 from leadlake.clv.training import train_clv
 from leadlake.demo import generate_demo
+from leadlake.demo.crm import MESSAGE_CLASS
 from leadlake.errors import EnvironmentProblem
 from leadlake.jobs import train_sentiment
 from leadlake.jobs.demo_data import add_arguments as add_data_arguments
@@ -23,6 +25,7 @@ from leadlake.jobs.demo_data import spec_from_args
 from leadlake.jobs.mine_needs import format_top_needs
 from leadlake.jobs.score_leads import format_top_leads
 from leadlake.jobs.tables import format_summaries, summarize_lakehouse
+from leadlake.leads.discovery import DISCOVERED_TABLE, discover_leads, evaluate_discovery, load_discovery
 from leadlake.leads.scoring import score_leads
 from leadlake.leads.training import train_leads
 from leadlake.needs import models_dir
@@ -53,6 +56,8 @@ def run(ctx, args: argparse.Namespace) -> int:
     needs = load_needs(models_dir(ctx.conf), spec, ctx.conf)
     print(mine_needs(lh, ctx.conf, spec, load_sentiment(models_dir(ctx.conf), spec), needs))
     print(needs_check(lh, needs.method))
+    print(discover_leads(lh, ctx.conf, spec, load_discovery(ctx.conf, spec)))
+    print(discovery_check(lh))
     tracking.start(ctx.conf, "leads")
     if tracking.champion_version(str(ctx.conf.get("leads.mlflow.registered_model"))) is None:
         print(train_leads(lh, ctx.conf))
@@ -67,6 +72,21 @@ def run(ctx, args: argparse.Namespace) -> int:
     print(format_top_leads(lh, 10))
     print(format_segments(clv.segments))
     return 0
+
+
+def message_truth(lh) -> DataFrame:
+    """(message_id, true_class): the demo's hidden kind of each message, in lead discovery's classes."""
+    classes = F.create_map(*[F.lit(x) for kv in MESSAGE_CLASS.items() for x in kv])
+    return lh.read("eval.message_truth").select(F.col("interaction_id").alias("message_id"),
+                                                classes[F.col("kind")].alias("true_class"))
+
+
+def discovery_check(lh) -> str:
+    """The demo knows what each message is: say how well discovery found the sales leads."""
+    m = evaluate_discovery(lh.read(DISCOVERED_TABLE), message_truth(lh))
+    return (f"lead discovery against the demo's hidden message kinds ({int(m['n']):,} messages): class accuracy "
+            f"{m['accuracy']:.1%}, sales leads found with precision {m['lead_precision']:.1%}, recall "
+            f"{m['lead_recall']:.1%}, ROC-AUC {m['lead_roc_auc']:.3f}")
 
 
 def needs_check(lh, method: str) -> str:

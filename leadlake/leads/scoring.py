@@ -19,7 +19,6 @@ from pyspark.sql import functions as F
 
 from leadlake import tracking
 from leadlake.config import Conf
-from leadlake.errors import LeadlakeError
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import LeadSchema, build_lead_features
 from leadlake.leads.junk import junk_signals
@@ -56,19 +55,12 @@ def thresholds(lh: Lakehouse, conf: Conf) -> tuple[float, float]:
     return float(d.get("high", 0.5)), float(d.get("mid", 0.15))
 
 
-class NoChampion(LeadlakeError):
-    """Scoring needs a trained model."""
-
-
 def load_champion(conf: Conf):
     """(fitted pipeline, registered version, its MLflow run id)."""
     import mlflow
 
-    tracking.start(conf, "leads")
+    version = tracking.require_champion(conf, "leads", "train-leads")
     name = str(conf.get("leads.mlflow.registered_model"))
-    version = tracking.champion_version(name)
-    if version is None:
-        raise NoChampion(f"no champion of {name} in {tracking.tracking_uri(conf, 'leads')}: run train-leads first")
     return mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}"), str(version.version), version.run_id
 
 

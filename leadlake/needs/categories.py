@@ -56,16 +56,16 @@ class NeedsModel:
         (Path(folder) / "labels.json").write_text(json.dumps(list(self.labels)))
 
 
-def taxonomy(conf: Conf) -> dict[str, list[str]]:
-    categories = conf.get("needs.categories") or {}
+def taxonomy(conf: Conf, key: str = "needs.categories") -> dict[str, list[str]]:
+    categories = conf.get(key) or {}
     if not isinstance(categories, Mapping) or len(categories) < 2:
-        raise ConfError("needs.categories must map at least two labels to describing phrases")
+        raise ConfError(f"{key} must map at least two labels to describing phrases")
     out = {}
     for label, phrases in categories.items():
         if isinstance(phrases, str):
             phrases = [phrases]
         if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
-            raise ConfError(f"needs.categories.{label} needs at least one describing phrase")
+            raise ConfError(f"{key}.{label} needs at least one describing phrase")
         out[str(label)] = list(phrases)
     return out
 
@@ -76,17 +76,21 @@ def needs_dir(models_dir: str | Path, spec: EncoderSpec) -> Path:
 
 def load_needs(models_dir: str | Path, spec: EncoderSpec, conf: Conf) -> NeedsModel:
     """The saved head when one was trained for this taxonomy, else zero-shot."""
-    categories = taxonomy(conf)
-    min_conf = float(conf.get("needs.min_confidence", 0.3))
-    folder = needs_dir(models_dir, spec)
+    return load_classifier(needs_dir(models_dir, spec), spec, taxonomy(conf),
+                           float(conf.get("needs.min_confidence", 0.3)))
+
+
+def load_classifier(folder: Path, spec: EncoderSpec, categories: Mapping[str, Sequence[str]],
+                    min_confidence: float) -> NeedsModel:
+    """A text classifier over embeddings: the head saved in ``folder`` if it has these labels, else zero-shot."""
     labels_file = folder / "labels.json"
     if labels_file.exists():
         saved = json.loads(labels_file.read_text())
         if saved == list(categories):
-            return NeedsModel(spec.model_id, categories, LogisticRegressionModel.load(str(folder)), min_conf)
-        log.warning("need-category head at %s was trained for labels %s, conf now has %s; using zero-shot",
+            return NeedsModel(spec.model_id, categories, LogisticRegressionModel.load(str(folder)), min_confidence)
+        log.warning("the head at %s was trained for labels %s, conf now has %s; using zero-shot",
                     folder, saved, list(categories))
-    return NeedsModel(spec.model_id, categories, None, min_conf)
+    return NeedsModel(spec.model_id, categories, None, min_confidence)
 
 
 def train_needs(labelled: DataFrame, spec: EncoderSpec, categories: Mapping[str, Sequence[str]], *,

@@ -68,18 +68,18 @@ class MiningReport:
                 f"{self.customers:,} customers with needs")
 
 
-def sources_from_conf(conf: Conf) -> list[Source]:
+def sources_from_conf(conf: Conf, key: str = "needs.sources") -> list[Source]:
     out = []
-    for entry in conf.get("needs.sources") or ():
+    for entry in conf.get(key) or ():
         if not isinstance(entry, Sequence) or len(entry) not in (4, 5):
-            raise ConfError(f"needs.sources entries are [table, text column, id column, customer_id|lead_id"
+            raise ConfError(f"{key} entries are [table, text column, id column, customer_id|lead_id"
                             f"(, timestamp column)], got {entry!r}")
         source = Source(*[str(x) for x in entry])
         if source.who_col not in WHO:
-            raise ConfError(f"needs.sources: who raised the text must be one of {WHO}, got {source.who_col!r}")
+            raise ConfError(f"{key}: who raised the text must be one of {WHO}, got {source.who_col!r}")
         out.append(source)
     if not out:
-        raise ConfError("needs.sources is empty: nothing to mine")
+        raise ConfError(f"{key} is empty: no texts to read")
     return out
 
 

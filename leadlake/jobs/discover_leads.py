@@ -1,0 +1,39 @@
+"""``leadlake discover-leads``: flag the inbound messages that are sales leads -> gold.discovered_leads."""
+
+from __future__ import annotations
+
+import argparse
+
+from pyspark.sql import functions as F
+
+from leadlake.lakehouse import Lakehouse
+from leadlake.leads.discovery import DISCOVERED_TABLE, discover_leads, load_discovery, train_discovery
+from leadlake.text.encoders import encoder_spec
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--train", action="store_true",
+                        help="fit the discovery head on the labelled messages in discovery.labels first")
+    parser.add_argument("--top", type=int, default=5, help="most likely leads to print (default 5)")
+
+
+def format_top_discovered(lh: Lakehouse, top: int) -> str:
+    rows = lh.read(DISCOVERED_TABLE).where(F.col("is_lead")).orderBy(F.desc("p_lead"), "message_id") \
+        .limit(top).collect()
+    lines = [f"top {len(rows)} inbound messages that read as sales leads:"]
+    lines += [f"  {r.p_lead:.2f} {r.message_id} ({r.lead_id or 'unknown sender'}): {(r.excerpt or '')[:100]}"
+              for r in rows]
+    return "\n".join(lines)
+
+
+def run(ctx, args: argparse.Namespace) -> int:
+    lh, spec = ctx.lakehouse, encoder_spec(ctx.conf)
+    if args.train:
+        model, metrics = train_discovery(lh, ctx.conf, spec)
+        print(f"lead-discovery head: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
+              f"on {int(metrics['n']):,} held-out labelled messages")
+    else:
+        model = load_discovery(ctx.conf, spec)
+    print(discover_leads(lh, ctx.conf, spec, model))
+    print(format_top_discovered(lh, args.top))
+    return 0

@@ -1,0 +1,155 @@
+"""``discover-leads`` -> ``gold.discovered_leads``: which inbound messages are sales leads.
+
+Every message of the sources in ``discovery.sources`` (emails, chats, social
+posts, forms) gets a class (``discovery.classes``: sales_lead, support,
+job_seeker, spam, out_of_office, other by default) and ``p_lead``, the
+probability of the lead class, from a classifier over its sentence
+embedding. Without labelled messages the classifier is zero-shot (a softmax
+over the cosine similarity to each class's describing phrases); once a team
+labels messages (``discovery.labels``, ``discover-leads --train``) a
+logistic-regression head is trained on them, measured on held-out labels,
+saved beside the other heads and used from then on. The same machinery as
+need categories (``leadlake.needs.heads``), so both improve together.
+
+Messages without text keep their row with a null class and reason
+``no_text``: rows read = rows written, checked every run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyspark.ml.evaluation import BinaryClassificationEvaluator
+from pyspark.sql import DataFrame
+from pyspark.sql import functions as F
+
+from leadlake.config import Conf
+from leadlake.errors import ConfError, LeadlakeError
+from leadlake.lakehouse import Lakehouse
+from leadlake.needs import models_dir
+from leadlake.needs.categories import NeedsModel, evaluate_needs, load_classifier, taxonomy, train_needs
+from leadlake.needs.heads import PROBS, anchor_centroids, best_label, with_label_probs
+from leadlake.needs.mining import read_texts, sources_from_conf
+from leadlake.progress import stage
+from leadlake.text.encoders import EncoderSpec
+from leadlake.text.store import EMBEDDINGS_TABLE, update_text_embeddings
+
+log = logging.getLogger("leadlake.leads")
+
+DISCOVERED_TABLE = "gold.discovered_leads"
+CLASSES_KEY = "discovery.classes"
+
+
+@dataclass(frozen=True)
+class DiscoveryReport:
+    read: int
+    written: int
+    without_text: int
+    leads: int
+    method: str
+
+    def __str__(self) -> str:
+        return (f"{self.read:,} inbound messages classified ({self.method}), {self.leads:,} flagged as sales leads, "
+                f"{self.without_text:,} without text; {self.written:,} rows in {DISCOVERED_TABLE}")
+
+
+def discovery_dir(root: str | Path, spec: EncoderSpec) -> Path:
+    return Path(root) / "discovery" / spec.model_id.replace("/", "__")
+
+
+def lead_class(conf: Conf) -> str:
+    name = str(conf.get("discovery.lead_class", "sales_lead"))
+    if name not in taxonomy(conf, CLASSES_KEY):
+        raise ConfError(f"discovery.lead_class {name!r} is not one of discovery.classes")
+    return name
+
+
+def load_discovery(conf: Conf, spec: EncoderSpec) -> NeedsModel:
+    """The trained head for these classes if there is one, else zero-shot."""
+    return load_classifier(discovery_dir(models_dir(conf), spec), spec, taxonomy(conf, CLASSES_KEY), 0.0)
+
+
+def classify_messages(df: DataFrame, model: NeedsModel, spec: EncoderSpec, emb_col: str, positive: str) -> DataFrame:
+    """``df`` plus ``message_class``, ``class_confidence`` and ``p_lead`` (null where there is no embedding)."""
+    centroids = None if model.head is not None else anchor_centroids(spec, model.categories, model.labels)
+    out = with_label_probs(df, emb_col, head=model.head, centroids=centroids)
+    label, confidence = best_label(F.col(PROBS), model.labels)
+    p_lead = F.element_at(F.col(PROBS), model.labels.index(positive) + 1)
+    return out.select("*", label.alias("message_class"), F.round(confidence, 4).alias("class_confidence"),
+                      F.round(p_lead, 4).alias("p_lead")).drop(PROBS)
+
+
+def train_discovery(lh: Lakehouse, conf: Conf, spec: EncoderSpec) -> tuple[NeedsModel, dict[str, float]]:
+    """Fit the head on 80% of the labelled messages, measure it on the other 20% (by a hash of the text), save it."""
+    labels = conf.get("discovery.labels") or {}
+    table = labels.get("table") if isinstance(labels, dict) else None
+    if not table:
+        raise ConfError("--train needs discovery.labels: {table: ..., text: ..., label: ...} in the conf")
+    text_col, label_col = str(labels.get("text", "text")), str(labels.get("label", "message_class"))
+    classes = taxonomy(conf, CLASSES_KEY)
+    data = lh.read(table, columns=[text_col, label_col]).select(
+        F.col(text_col).alias("text"), F.col(label_col).alias("message_class")) \
+        .withColumn("_held_out", F.abs(F.xxhash64("text")) % 5 == 0)
+    train, held_out = data.where(~F.col("_held_out")), data.where(F.col("_held_out"))
+    with stage(log, f"train the lead-discovery head on {table}") as st:
+        model = train_needs(train, spec, classes, label_col="message_class")
+        st.rows = train.count()
+    metrics = evaluate_needs(held_out, model, spec, label_col="message_class")
+    model.save(discovery_dir(models_dir(conf), spec))
+    return model, metrics
+
+
+def discover_leads(lh: Lakehouse, conf: Conf, spec: EncoderSpec, model: NeedsModel) -> DiscoveryReport:
+    sources = sources_from_conf(conf, "discovery.sources")
+    positive = lead_class(conf)
+    threshold = float(conf.get("discovery.threshold", 0.5))
+    update_text_embeddings(lh, spec, [(s.table, s.text_col) for s in sources])
+    texts = read_texts(lh, sources).persist()
+    try:
+        with stage(log, f"classify inbound messages ({model.method})") as st:
+            emb = lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "model_id", "embedding"]) \
+                .where(F.col("model_id") == spec.model_id).select("text_hash", F.col("embedding").alias("_emb"))
+            classified = classify_messages(texts.join(emb, "text_hash", "left"), model, spec, "_emb", positive)
+            rows = classified.select(
+                "source", F.col("source_id").alias("message_id"), "lead_id", "customer_id", "ts",
+                F.substring("text", 1, 280).alias("excerpt"), "message_class", "class_confidence", "p_lead",
+                F.coalesce(F.col("p_lead") >= threshold, F.lit(False)).alias("is_lead"),
+                F.when(F.col("text").isNull(), "no_text").alias("reason"),
+                F.lit(model.method).alias("method"), F.lit(spec.model_id).alias("model_id"),
+                F.current_timestamp().alias("scored_at"))
+            read = texts.count()
+            st.rows = read
+        with stage(log, f"upsert {DISCOVERED_TABLE}") as st:
+            lh.upsert(rows, DISCOVERED_TABLE, ["source", "message_id"])
+            written = lh.read(DISCOVERED_TABLE).join(texts.select("source", F.col("source_id").alias("message_id")),
+                                                     ["source", "message_id"]).count()
+            st.rows = written
+        if written != read:
+            raise LeadlakeError(f"{read:,} messages read but {written:,} in {DISCOVERED_TABLE}")
+        stats = lh.read(DISCOVERED_TABLE).agg(F.sum(F.col("is_lead").cast("int")).alias("leads"),
+                                              F.sum(F.col("reason").isNotNull().cast("int")).alias("empty")).first()
+        return DiscoveryReport(read, written, int(stats["empty"] or 0), int(stats["leads"] or 0), model.method)
+    finally:
+        texts.unpersist()
+
+
+def evaluate_discovery(discovered: DataFrame, truth: DataFrame, positive: str = "sales_lead") -> dict[str, float]:
+    """Against (message_id, true_class): class accuracy; precision, recall and ROC-AUC of finding leads."""
+    data = discovered.where(F.col("p_lead").isNotNull()).join(truth, "message_id").select(
+        "message_class", "true_class", "is_lead", "p_lead",
+        (F.col("true_class") == positive).cast("double").alias("label")).persist()
+    try:
+        row = data.agg(
+            F.count(F.lit(1)).alias("n"),
+            F.avg((F.col("message_class") == F.col("true_class")).cast("double")).alias("accuracy"),
+            F.sum((F.col("is_lead") & (F.col("label") == 1)).cast("int")).alias("tp"),
+            F.sum(F.col("is_lead").cast("int")).alias("flagged"), F.sum("label").alias("positives")).first()
+        auc = BinaryClassificationEvaluator(labelCol="label", rawPredictionCol="p_lead").evaluate(
+            data.withColumn("p_lead", F.col("p_lead").cast("double")))
+        return {"n": float(row["n"]), "accuracy": float(row["accuracy"]),
+                "lead_precision": row["tp"] / row["flagged"] if row["flagged"] else 0.0,
+                "lead_recall": row["tp"] / row["positives"] if row["positives"] else 0.0, "lead_roc_auc": auc}
+    finally:
+        data.unpersist()

@@ -46,7 +46,7 @@ def lakehouse(spark, conf) -> Lakehouse:
 
 
 DEMO_LEADS = 1500
-FAST_MODELS = {"leads": {"model": {"max_iter": 30, "max_depth": 4}}, "clv": {"model": {"max_iter": 25, "max_depth": 3}}}
+FAST_MODELS = {"leads": {"model": {"max_iter": 30, "max_depth": 4}}, "clv": {"model": {"max_iter": 25}}}
 
 
 @pytest.fixture(scope="session")

@@ -3,8 +3,8 @@
 Per customer with a purchase on or before ``as_of``: ``clv_12m`` (the
 champion GBT: expected net spend over the horizon, discounted to today),
 ``clv_btyd_12m`` and ``expected_purchases_12m`` and ``p_alive`` (the BTYD
-baseline inside the same pipeline), ``p_churn`` (the churn GBT trained with
-the champion where it beat BG/NBD on the held-out customers, else BG/NBD's
+baseline inside the same pipeline), ``p_churn`` (the pipeline's churn GBT
+where it beat BG/NBD on the held-out customers at training, else BG/NBD's
 probability of no purchase in the horizon: 1 -
 P(alive) is 0 for every one-time buyer, so it ranks churners worse than
 chance on the demo; train-clv logs all three ROC-AUCs), ``churn_risk`` (high / medium / low by
@@ -39,7 +39,7 @@ from leadlake import tracking
 from leadlake.clv.features import CustomerSources, customer_features
 from leadlake.clv.model import ClvFeatureSpec
 from leadlake.clv.orders import resolve_as_of, usable_orders
-from leadlake.clv.training import CHURN_MODEL, SPEC_FILE, write_features
+from leadlake.clv.training import SPEC_FILE, write_features
 from leadlake.config import Conf
 from leadlake.lakehouse import Lakehouse
 from leadlake.progress import stage
@@ -64,20 +64,14 @@ class ClvScoreReport:
 
 
 def load_champion(conf: Conf):
-    """(CLV pipeline, churn pipeline or None, feature spec, registered version)."""
+    """(CLV pipeline, feature spec, where p_churn comes from: "gbt" or "bgnbd", registered version)."""
     import mlflow
-    from mlflow.exceptions import MlflowException
 
     version = tracking.require_champion(conf, "clv", "train-clv")
     name = str(conf.get("clv.mlflow.registered_model"))
     model = mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}")
-    spec = ClvFeatureSpec(**mlflow.artifacts.load_dict(f"runs:/{version.run_id}/{SPEC_FILE}")["feature_spec"])
-    try:
-        churn = mlflow.spark.load_model(f"runs:/{version.run_id}/{CHURN_MODEL}")
-    except (MlflowException, OSError):
-        log.info("champion run kept no churn GBT (BG/NBD did better): p_churn = BG/NBD P(no purchase in the horizon)")
-        churn = None
-    return model, churn, spec, str(version.version)
+    saved = mlflow.artifacts.load_dict(f"runs:/{version.run_id}/{SPEC_FILE}")
+    return model, ClvFeatureSpec(**saved["feature_spec"]), saved.get("churn_source", "gbt"), str(version.version)
 
 
 def churn_risk(p_churn, conf: Conf):
@@ -107,7 +101,7 @@ def value_segments(scored: DataFrame, conf: Conf) -> DataFrame:
 
 
 def score_clv(lh: Lakehouse, conf: Conf) -> ClvScoreReport:
-    model, churn, spec, version = load_champion(conf)
+    model, spec, churn_source, version = load_champion(conf)
     orders, check = usable_orders(lh, conf)
     try:
         log.info("%s", check)
@@ -118,10 +112,7 @@ def score_clv(lh: Lakehouse, conf: Conf) -> ClvScoreReport:
     try:
         with stage(log, f"score customers with CLV model v{version}") as st:
             scored = model.transform(spec.align(features))
-            if churn is not None:
-                p_churn = churn.transform(spec.align(features)).select("customer_id", "p_churn")
-                scored = scored.join(p_churn, "customer_id")
-            else:
+            if churn_source != "gbt":
                 scored = scored.withColumn("p_churn", F.col("p_no_purchase"))
             scored = scored.select(
                 "customer_id", F.round("clv_12m", 2).alias("clv_12m"), F.round("clv_btyd", 2).alias("clv_btyd_12m"),

@@ -23,7 +23,6 @@ from leadlake.clv.features import FEATURES_TABLE, KEYS, CustomerSources, custome
 from leadlake.clv.model import (
     ClvFeatureSpec,
     decile_table,
-    fit_churn_model,
     fit_clv_model,
     split_customers,
     value_metrics,
@@ -36,7 +35,6 @@ from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.clv")
 
-CHURN_MODEL = "churn_model"
 SPEC_FILE = "feature_spec.json"
 # The BTYD baseline's undiscounted answer, comparable with the realised spend.
 BTYD_SPEND = "btyd_spend"
@@ -51,7 +49,7 @@ class ClvTrainReport:
     as_of: dt.date
     model: dict
     btyd: dict
-    churn_auc: float | None
+    churn_auc: float
     churn_btyd_auc: float
     churn_alive_auc: float
     champion_spearman: float | None
@@ -61,8 +59,8 @@ class ClvTrainReport:
     def __str__(self) -> str:
         m, b = self.model, self.btyd
         champ = "none" if self.champion_spearman is None else f"{self.champion_spearman:.4f}"
-        churn = (f"churn ROC-AUC GBT {'-' if self.churn_auc is None else f'{self.churn_auc:.3f}'}, BG/NBD "
-                 f"P(no purchase) {self.churn_btyd_auc:.3f}, 1 - P(alive) {self.churn_alive_auc:.3f}; ")
+        churn = (f"churn ROC-AUC GBT {self.churn_auc:.3f}, BG/NBD P(no purchase) {self.churn_btyd_auc:.3f}, "
+                 f"1 - P(alive) {self.churn_alive_auc:.3f}; ")
         return (f"CLV model v{self.version} (run {self.run_id[:8]}), features to {self.cutoff}, spend to "
                 f"{self.as_of}, {self.test_rows:,} held-out customers ({self.train_rows:,} trained on): "
                 f"Spearman {m['spearman']:.3f} vs BTYD {b['spearman']:.3f}, top-20% capture "
@@ -154,21 +152,16 @@ def train_clv(lh: Lakehouse, conf: Conf) -> ClvTrainReport:
             raise NoOrders(f"{sizes[0] + sizes[1]} customers bought before {cutoff} ({as_of} - {months} months): "
                            "too few to train and test a CLV model; shorten clv.horizon_months or add history")
         spec = feature_spec_for(features, conf)
-        with stage(log, f"fit CLV GBT on {len(spec.names())} features") as st:
+        with stage(log, f"fit CLV GBTs (who buys, how much) on {len(spec.names())} features") as st:
             model = fit_clv_model(train, spec, conf)
             st.rows = sizes[0]
-        churn = None
-        if m.get("churn_model", True):
-            with stage(log, "fit churn GBT") as st:
-                churn = fit_churn_model(train, spec, conf)
-                st.rows = sizes[0]
         with stage(log, "measure on held-out customers") as st:
             scored = model.transform(test).withColumn(
                 BTYD_SPEND, F.col("expected_purchases") * F.col("expected_spend")).persist()
             metrics, baseline = value_metrics(scored, "predicted_spend"), value_metrics(scored, BTYD_SPEND)
             churn_btyd_auc = _auc(scored, "p_no_purchase")
             churn_alive_auc = _auc(scored.withColumn("_p_dead", 1 - F.col("p_alive")), "_p_dead")
-            churn_auc = _auc(churn.transform(test), "p_churn") if churn is not None else None
+            churn_auc = _auc(scored, "p_churn")
             st.rows = sizes[1]
         btyd_stage = model.stages[0]
         name = str(conf.get("clv.mlflow.registered_model"))
@@ -183,18 +176,16 @@ def train_clv(lh: Lakehouse, conf: Conf) -> ClvTrainReport:
             mlflow.log_metrics({f"test_{k}": v for k, v in metrics.items()})
             mlflow.log_metrics({f"btyd_{k}": v for k, v in baseline.items()})
             mlflow.log_metrics({"churn_btyd_roc_auc": churn_btyd_auc, "churn_not_alive_roc_auc": churn_alive_auc,
-                                **({"churn_roc_auc": churn_auc} if churn_auc is not None else {})})
-            mlflow.log_dict({"feature_spec": asdict(spec), "names": spec.names(),
+                                "churn_roc_auc": churn_auc})
+            # p_churn in gold.customer_clv: the classifier only where it beat BG/NBD's closed form here.
+            churn_source = "gbt" if churn_auc > churn_btyd_auc else "bgnbd"
+            mlflow.set_tag("churn_source", churn_source)
+            mlflow.log_dict({"feature_spec": asdict(spec), "names": spec.names(), "churn_source": churn_source,
                              "btyd": {k: btyd_stage.params_dict[k] for k in (*BG_PARAMS, *GG_PARAMS)}}, SPEC_FILE)
-            gbt = next(s for s in model.stages if type(s).__name__ == "GBTRegressionModel")
+            gbt = next(st for st in model.stages if type(st).__name__ == "GBTRegressionModel")
             _log_plots(scored, list(zip(spec.names(), gbt.featureImportances.toArray().tolist(), strict=False)))
             info = mlflow.spark.log_model(model, "model", registered_model_name=name,
                                           pip_requirements=tracking.PIP_REQUIREMENTS)
-            # The classifier gives p_churn only where it beats BG/NBD's closed form on the held-out customers.
-            churn_wins = churn_auc is not None and churn_auc > churn_btyd_auc
-            if churn_wins:
-                mlflow.spark.log_model(churn, CHURN_MODEL, pip_requirements=tracking.PIP_REQUIREMENTS)
-            mlflow.set_tag("churn_source", "gbt" if churn_wins else "bgnbd_p_no_purchase")
             version = str(info.registered_model_version)
             promoted = tracking.promote_if_better(name, version, metrics["spearman"], champion_spearman)
             mlflow.set_tag("promoted", str(promoted))

@@ -50,6 +50,10 @@ def test_gamma_gamma_matches_the_published_cdnow_fit(cdnow):
     print("\nGamma-Gamma on CDNOW:", {k: round(v, 4) for k, v in model.params.items()})
     for name, published in {"p": 6.25, "q": 3.74, "v": 15.44}.items():
         assert model.params[name] == pytest.approx(published, rel=0.01), name
+    # The Spark prediction is the closed form, row by row.
+    rows = model.predict(cdnow.limit(50)).select("frequency", "monetary_value", "expected_spend").toPandas()
+    expected = model.expected_spend(rows["frequency"], rows["monetary_value"])
+    assert rows["expected_spend"].to_numpy() == pytest.approx(expected)
 
 
 def test_fit_on_distinct_triples_equals_fit_on_every_customer(cdnow):

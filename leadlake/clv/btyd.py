@@ -195,6 +195,16 @@ class GammaGammaModel:
         x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
         return (self.p * (self.v + x * m)) / (self.p * x + self.q - 1)
 
+    def predict(self, summary: DataFrame, prefix: str = "") -> DataFrame:
+        """``summary`` with ``expected_spend`` per future purchase, computed in Spark."""
+        model = self
+
+        @pandas_udf("double")
+        def spend(x: pd.Series, m: pd.Series) -> pd.Series:
+            return pd.Series(model.expected_spend(x, m.fillna(0.0)))
+
+        return summary.withColumn(f"{prefix}expected_spend", spend("frequency", "monetary_value"))
+
 
 def gamma_gamma_log_likelihood(params, x, m):
     p, q, v = params

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from leadlake.clv.btyd import fit_bgnbd, fit_gamma_gamma, rfm_summary
+from leadlake.clv import fit_bgnbd, fit_gamma_gamma, rfm_summary
 
 CACHE = Path.home() / ".cache" / "leadlake" / "corpora"
 

@@ -122,6 +122,34 @@ def test_junk_flags_match_the_hidden_truth(scored):
     assert precision > 0.8 and recall > 0.7
 
 
+def test_outliers_are_a_weak_junk_sign(scored, spark):
+    """~1% of leads lie beyond their segment's cut-off; an outlier with one more weak sign is junk, without it not."""
+    from leadlake.leads.model import prepared_features
+    from leadlake.leads.scoring import load_segments
+    from leadlake.leads.segments import assign_segments
+
+    lh, _ = scored
+    model, _, run_id = load_champion(lh.conf)
+    segments = load_segments(run_id)
+    assert segments is not None and set(segments.outlier_distance) == set(segments.descriptions)
+    out = assign_segments(prepared_features(model, build_lead_features(lh, lh.conf)), segments)
+    share = out.agg(F.avg((F.col("outlier_score") > 1).cast("double"))).first()[0]
+    assert 0.002 <= share <= 0.03
+    t = dt.datetime(2025, 12, 1)
+    leads = spark.createDataFrame(
+        [(name, t, "web form", "software", "US", "EMEA", "10k-50k", size, "Head of Sales", f"{name}@acme-corp.io",
+          "Acme Corp", "Dana", "000-0000")
+         for name, size in (("ODD1", 40_000_000), ("USUAL1", 120))],
+        "lead_id string, created_at timestamp, source string, industry string, country string, "
+        "crm_territory string, crm_budget_band string, company_size int, job_title string, email string, "
+        "company string, first_name string, phone string")
+    score_leads(lh, make_conf(lh.conf.lakehouse, **FAST_MODELS), leads=leads)
+    got = {r.lead_id: r for r in lh.read(SCORES_TABLE).where(F.col("lead_id").isin("ODD1", "USUAL1")).collect()}
+    # A made-up phone alone (0.5) is not junk; with the outlier sign (0.3): 1 - 0.5 * 0.7 = 0.65 is.
+    assert got["USUAL1"].junk_score == pytest.approx(0.5) and not got["USUAL1"].is_junk
+    assert got["ODD1"].junk_score == pytest.approx(0.65) and got["ODD1"].is_junk
+
+
 def test_reasons_add_up_to_the_model_margin_and_point_the_right_way(scored):
     lh, _ = scored
     model, _, _ = load_champion(lh.conf)
@@ -180,8 +208,8 @@ def test_feedback_moves_thresholds_when_outcomes_say_so(spark, tmp_path):
     assert drifted.psi > 0.2 and drifted.retrain
 
 
-def test_bring_your_own_crm_through_conf_alone(spark, tmp_path):
-    """Other column names, the outcome inside the leads table, no web or text data: conf only."""
+def _own_crm(spark, tmp_path, **model) -> tuple[Lakehouse, object]:
+    """A CRM with other column names, the outcome inside the leads table, no web or text data: conf only."""
     rng = np.random.default_rng(5)
     n = 800
     plan = rng.choice(["free", "team", "enterprise"], n, p=[0.5, 0.35, 0.15])
@@ -200,13 +228,53 @@ def test_bring_your_own_crm_through_conf_alone(spark, tmp_path):
         "categorical": ["channel", "plan_interest"], "numeric": ["employees"],
         "job_title": None, "email": None, "company": None, "first_name": None, "phone": None,
         "web_events": {"table": None}, "interactions": {"table": None}, "text_pca_k": 0,
-        "model": {"max_iter": 20, "max_depth": 3},
+        "model": {"max_iter": 20, "max_depth": 3, **model},
     }}
-    conf = make_conf(tmp_path, **mine)
+    return lh, make_conf(tmp_path, **mine)
+
+
+def test_bring_your_own_crm_through_conf_alone(spark, tmp_path):
+    lh, conf = _own_crm(spark, tmp_path)
     report = train_leads(lh, conf)
     print(f"\nown CRM: validation ROC-AUC {report.metrics['roc_auc']:.3f}")
     assert report.metrics["roc_auc"] > 0.65 and report.promoted
     scored = score_leads(lh, conf)
-    assert scored.scored == n == lh.row_count(SCORES_TABLE)
+    assert scored.scored == lh.row_count("bronze.my_leads") == lh.row_count(SCORES_TABLE)
     top = lh.read(SCORES_TABLE).orderBy("rank").first()
     assert any(r.startswith(("plan_interest=", "employees=")) for r in top.top_reasons)
+
+
+def test_xgboost_trainer_behind_the_same_interface(spark, tmp_path):
+    """trainer: xgboost fits, calibrates, registers and scores like the GBT; its reasons are TreeSHAP."""
+    pytest.importorskip("xgboost", reason="xgboost not installed (pip install 'leadlake[xgboost]')")
+    from leadlake.leads.model import tree_stage
+    from leadlake.leads.reasons import margin_contributions
+
+    lh, conf = _own_crm(spark, tmp_path, trainer="xgboost")
+    report = train_leads(lh, conf)
+    print(f"\nown CRM, xgboost: validation ROC-AUC {report.metrics['roc_auc']:.3f}, ECE {report.metrics['ece']:.3f}")
+    assert report.metrics["roc_auc"] > 0.65 and report.promoted and report.metrics["ece"] < 0.1
+    scored = score_leads(lh, conf)
+    assert scored.scored == lh.row_count("bronze.my_leads") == lh.row_count(SCORES_TABLE)
+    model, _, _ = load_champion(conf)
+    trees = tree_stage(model)
+    assert type(trees).__name__ == "SparkXGBClassifierModel"
+    rows = model.transform(build_lead_features(lh, conf).limit(40)).select(
+        vector_to_array("features").alias("x"), vector_to_array("rawPrediction").alias("raw")).collect()
+    x = np.array([r.x for r in rows])
+    import xgboost
+
+    bias = trees.get_booster().predict(xgboost.DMatrix(x, missing=np.nan), pred_contribs=True)[:, -1]
+    np.testing.assert_allclose(bias + margin_contributions(trees)(x).sum(axis=1), [r.raw[1] for r in rows],
+                               rtol=1e-4, atol=1e-4)
+    reasons = lh.read(SCORES_TABLE).where(F.col("tier") != "low").select("top_reasons").collect()
+    enterprise = [r for row in reasons for r in row.top_reasons if r.startswith("plan_interest=enterprise")]
+    assert enterprise and all("(+" in r for r in enterprise)
+
+
+def test_unknown_trainer_is_a_conf_error(spark, tmp_path):
+    from leadlake.errors import ConfError
+
+    lh, conf = _own_crm(spark, tmp_path, trainer="lightgbm")
+    with pytest.raises(ConfError, match="trainer must be one of gbt, xgboost"):
+        train_leads(lh, conf)

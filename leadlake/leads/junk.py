@@ -4,6 +4,11 @@ Each rule that fires adds evidence: ``junk_score = 1 - prod(1 - weight)`` over
 the fired rules, so one strong sign (an invalid address) or several weak ones
 (a free address, no title, a made-up phone) make a lead junk. The same flags
 are model features (``junk_*``), so the conversion model learns what they cost.
+
+One sign is learned rather than written: ``junk_outlier``, a lead further from
+its K-Means segment's centre than nearly all leads the segments were fitted on
+(anomaly detection; ``segments.py``). It is weak evidence on purpose: alone it
+never makes a lead junk, beside a made-up phone or a throwaway address it does.
 """
 
 from __future__ import annotations
@@ -43,6 +48,8 @@ RULES = (
     ("junk_fake_phone", 0.5),
     ("junk_no_title", 0.3),
     ("junk_bot_like", 0.6),
+    # Set at scoring time from the segments (not a model feature).
+    ("junk_outlier", 0.3),
 )
 
 

@@ -10,6 +10,13 @@ bucket to exactly 1.0, a promise no lead keeps.)
 
 The split is by time: the newest labelled leads validate, the newest of the
 rest calibrate, the oldest train. Nothing from the future leaks backwards.
+
+The trees are Spark ML's ``GBTClassifier`` unless ``leads.model.trainer`` is
+``xgboost``: then ``xgboost.spark.SparkXGBClassifier`` (histogram trees, one
+training task per worker, CUDA with ``xgboost.device: cuda``) takes its place
+in the same pipeline, so calibration, reasons, segments and scoring do not
+change. It exists for speed: Spark's GBT runs one distributed job per tree
+level, which dominates on small and mid-size CRMs (see bench/lead_model.py).
 """
 
 from __future__ import annotations
@@ -24,12 +31,16 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from leadlake.config import Conf
+from leadlake.errors import ConfError, EnvironmentProblem
 from leadlake.leads.features import LeadSchema
 from leadlake.leads.stages import ArrayToVector, PositiveProbability
 
 log = logging.getLogger("leadlake.leads")
 
 FEATURES = "features"
+TRAINERS = ("gbt", "xgboost")
+# The fitted tree stage of either trainer, found by type name in a loaded pipeline.
+TREE_MODELS = ("GBTClassificationModel", "SparkXGBClassifierModel")
 
 
 @dataclass(frozen=True)
@@ -87,13 +98,44 @@ def _pipeline(spec: FeatureSpec, conf: Conf, max_bins: int) -> Pipeline:
                    PCA(k=spec.text_k, inputCol="_text_vec", outputCol="_text_pca")]
         inputs.append("_text_pca")
     stages.append(VectorAssembler(inputCols=inputs, outputCol=FEATURES, handleInvalid="keep"))
-    stages.append(GBTClassifier(featuresCol=FEATURES, labelCol="label", weightCol="_weight",
-                                maxIter=int(m.get("max_iter", 80)), maxDepth=int(m.get("max_depth", 5)),
-                                stepSize=float(m.get("step_size", 0.1)), seed=int(m.get("seed", 7)),
-                                maxBins=max(max_bins, int(m.get("max_bins", 32))),
-                                subsamplingRate=float(m.get("subsampling_rate", 1.0)), featureSubsetStrategy="all",
-                                minInstancesPerNode=int(m.get("min_leaf_rows", 20))))
+    stages.append(_trees(m, max_bins))
     return Pipeline(stages=stages)
+
+
+def trainer(m: dict) -> str:
+    name = str(m.get("trainer") or "gbt").lower()
+    if name not in TRAINERS:
+        raise ConfError(f"leads.model.trainer must be one of {', '.join(TRAINERS)}, not {name!r}")
+    return name
+
+
+def _trees(m: dict, max_bins: int):
+    """The tree ensemble stage; both trainers read the same depth, tree count, step and leaf-size settings."""
+    depth, trees, step = int(m.get("max_depth", 5)), int(m.get("max_iter", 80)), float(m.get("step_size", 0.1))
+    leaf, seed = int(m.get("min_leaf_rows", 20)), int(m.get("seed", 7))
+    subsample, bins = float(m.get("subsampling_rate", 1.0)), max(max_bins, int(m.get("max_bins", 32)))
+    if trainer(m) == "gbt":
+        return GBTClassifier(featuresCol=FEATURES, labelCol="label", weightCol="_weight", maxIter=trees,
+                             maxDepth=depth, stepSize=step, seed=seed, maxBins=bins,
+                             subsamplingRate=subsample, featureSubsetStrategy="all", minInstancesPerNode=leaf)
+    try:
+        from xgboost.spark import SparkXGBClassifier
+    except ImportError:
+        raise EnvironmentProblem("leads.model.trainer is xgboost but the xgboost package is not installed: "
+                                 "pip install 'leadlake[xgboost]' (or xgboost on GPU clusters)") from None
+    x = m.get("xgboost") or {}
+    # min_child_weight is a hessian sum, not a row count; p(1-p) <= 1/4 per weighted row makes
+    # leaf / 4 the closest equivalent of "at least `leaf` leads per leaf" near the decision boundary.
+    return SparkXGBClassifier(features_col=FEATURES, label_col="label", weight_col="_weight", n_estimators=trees,
+                              max_depth=depth, learning_rate=step, subsample=subsample, random_state=seed,
+                              min_child_weight=leaf / 4.0, max_bin=bins,
+                              tree_method="hist", device=str(x.get("device", "cpu")),
+                              num_workers=int(x.get("num_workers", 1)), verbosity=0)
+
+
+def tree_stage(model: PipelineModel):
+    """The fitted trees inside a lead pipeline, whichever trainer fitted them."""
+    return next(s for s in model.stages if type(s).__name__ in TREE_MODELS)
 
 
 def with_class_weights(df: DataFrame) -> DataFrame:

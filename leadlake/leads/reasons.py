@@ -8,11 +8,15 @@ reasons explain this lead's score, not the model in general. Trees are read
 once from the JVM, then evaluated for a whole Arrow batch at a time with numpy.
 The PCA components of the text embedding are reported together as one reason:
 what the lead wrote.
+
+Models trained with ``trainer: xgboost`` are explained by xgboost's own
+TreeSHAP (``pred_contribs``), which has the same additivity: contributions
+plus bias equal the margin.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,7 +107,23 @@ def contributions(x: np.ndarray, trees: Sequence[Tree], weights: np.ndarray) -> 
     return out, bias
 
 
-def reasons_udf(trees: Sequence[Tree], weights: np.ndarray, names: Sequence[str],
+def margin_contributions(tree_model) -> Callable[[np.ndarray], np.ndarray]:
+    """x (n x d) -> each feature's contribution to the log-odds, for the trees of either trainer."""
+    if type(tree_model).__name__ == "GBTClassificationModel":
+        trees, weights = read_trees(tree_model)
+        # Spark's GBT probability is sigmoid(2 * margin): doubled, the credits are in log-odds.
+        return lambda x: 2.0 * contributions(x, trees, weights)[0]
+    booster = tree_model.get_booster()
+
+    def tree_shap(x: np.ndarray) -> np.ndarray:
+        import xgboost
+
+        return booster.predict(xgboost.DMatrix(x, missing=np.nan), pred_contribs=True)[:, :-1]
+
+    return tree_shap
+
+
+def reasons_udf(contribute: Callable[[np.ndarray], np.ndarray], names: Sequence[str],
                 labels: dict[str, Sequence[str]], top: int = 3):
     """features vector (as array<double>) -> the ``top`` reasons, strongest first, e.g. "seniority=vp (+0.41)"."""
     names = list(names)
@@ -122,9 +142,7 @@ def reasons_udf(trees: Sequence[Tree], weights: np.ndarray, names: Sequence[str]
     def reasons(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
         for batch in batches:
             x = np.stack([np.asarray(v, dtype=np.float64) for v in batch]) if len(batch) else np.zeros((0, len(names)))
-            contrib, _ = contributions(x, trees, weights)
-            # Log-odds units: Spark's GBT probability is sigmoid(2 * margin).
-            contrib *= 2.0
+            contrib = contribute(x)
             grouped = contrib[:, other_slots]
             if text_slots:
                 grouped = np.column_stack([grouped, contrib[:, text_slots].sum(axis=1)])

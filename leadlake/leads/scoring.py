@@ -22,8 +22,8 @@ from leadlake.config import Conf
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import LeadSchema, build_lead_features
 from leadlake.leads.junk import junk_signals
-from leadlake.leads.reasons import read_trees, reasons_udf, top_reasons
-from leadlake.leads.segments import SEGMENTS_FILE, SEGMENTS_MODEL, assign_segments
+from leadlake.leads.reasons import margin_contributions, reasons_udf, top_reasons
+from leadlake.leads.segments import OUTLIERS_FILE, SEGMENTS_FILE, SEGMENTS_MODEL, Segments, assign_segments
 from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.leads")
@@ -64,7 +64,7 @@ def load_champion(conf: Conf):
     return mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}"), str(version.version), version.run_id
 
 
-def load_segments(run_id: str):
+def load_segments(run_id: str) -> Segments | None:
     """The segments fitted with the champion, or None for a champion logged without them."""
     import mlflow
     from mlflow.exceptions import MlflowException
@@ -75,14 +75,18 @@ def load_segments(run_id: str):
     except (MlflowException, OSError) as exc:
         log.warning("champion run %s has no segments (%s); segment left empty", run_id, exc)
         return None
-    return model, {int(k): v for k, v in names.items()}
+    try:
+        cutoffs = mlflow.artifacts.load_dict(f"runs:/{run_id}/{OUTLIERS_FILE}")
+    except (MlflowException, OSError):
+        log.warning("champion run %s has no segment outlier cut-offs; junk uses the rules only", run_id)
+        cutoffs = {}
+    return Segments(model, {int(k): v for k, v in names.items()}, {int(k): float(v) for k, v in cutoffs.items()})
 
 
 def _reasons(model):
-    from leadlake.leads.model import FEATURES
+    from leadlake.leads.model import FEATURES, tree_stage
 
     stages = model.stages
-    gbt = next(s for s in stages if type(s).__name__ == "GBTClassificationModel")
     assembler = next(s for s in stages if type(s).__name__ == "VectorAssembler")
     indexer = next((s for s in stages if type(s).__name__ == "StringIndexerModel"), None)
     names, labels = [], {}
@@ -98,8 +102,7 @@ def _reasons(model):
             names += [f"text_pc{i + 1}" for i in range(pca.getK())]
         else:
             names.append(col.removesuffix("__imp"))
-    trees, weights = read_trees(gbt)
-    return FEATURES, reasons_udf(trees, weights, names, labels)
+    return FEATURES, reasons_udf(margin_contributions(tree_stage(model)), names, labels)
 
 
 def score_leads(lh: Lakehouse, conf: Conf, *, only_new: bool = False, leads: DataFrame | None = None) -> ScoreReport:
@@ -118,13 +121,15 @@ def score_leads(lh: Lakehouse, conf: Conf, *, only_new: bool = False, leads: Dat
         features_col, reasons = _reasons(model)
         transformed = model.transform(features)
         if segments is not None:
-            transformed = assign_segments(transformed, *segments)
+            transformed = assign_segments(transformed, segments)
         else:
             transformed = transformed.withColumn("segment", F.lit(None).cast("int")) \
-                .withColumn("segment_description", F.lit(None).cast("string"))
+                .withColumn("segment_description", F.lit(None).cast("string")) \
+                .withColumn("outlier_score", F.lit(None).cast("double"))
         scored = transformed.select(
             "lead_id", F.col("p_convert").cast("double").alias("p_convert"),
             top_reasons(F.col(features_col), reasons).alias("top_reasons"), "segment", "segment_description",
+            (F.col("outlier_score") > 1).cast("double").alias("junk_outlier"),
             *[c for c in features.columns if c not in ("lead_id", "label", "text_embedding")])
         scored = junk_signals(scored)
         p = F.col("p_convert")

@@ -6,23 +6,43 @@ same MLflow run, so a lead keeps its segment from one scoring run to the
 next. Because the features are standardised, a centroid's coordinates are
 z-scores: its description names the features that set the segment apart most,
 e.g. "more web_demo_request, seniority=vp, fewer msg_days_to_first".
+
+The same geometry is the junk detector's anomaly component: a lead further
+from its segment's centre than ``outlier_quantile`` (0.99) of the leads the
+segments were fitted on looks like no group of real leads. ``outlier_score``
+is that distance over the segment's cut-off (> 1: an outlier), and it counts
+as one weak junk sign beside the rules (see ``junk.py``): an unusual lead is
+as often a keen buyer as a bot, so it never makes a lead junk on its own.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.clustering import KMeans
 from pyspark.ml.feature import OneHotEncoder, StandardScaler, VectorAssembler
-from pyspark.sql import DataFrame
+from pyspark.ml.functions import vector_to_array
+from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 SEGMENT_FEATURES = "_segment_features"
 # Where the fitted segments live inside the conversion model's MLflow run.
 SEGMENTS_MODEL = "segments"
 SEGMENTS_FILE = "segments.json"
+OUTLIERS_FILE = "segment_outliers.json"
 
 
-def fit_segments(prepared: DataFrame, k: int, seed: int = 7) -> tuple[PipelineModel, dict[int, str]]:
+@dataclass(frozen=True)
+class Segments:
+    model: PipelineModel
+    descriptions: dict[int, str]
+    # Per segment: the distance to its centre beyond which a lead is an outlier. Empty: not fitted
+    # (a champion logged before outliers existed), and no lead is called one.
+    outlier_distance: dict[int, float] = field(default_factory=dict)
+
+
+def fit_segments(prepared: DataFrame, k: int, seed: int = 7, outlier_quantile: float = 0.99) -> Segments:
     """``prepared`` carries the model's ``*__idx`` and ``*__imp`` columns (its feature stages applied)."""
     idx = [c for c in prepared.columns if c.endswith("__idx")]
     num = [c for c in prepared.columns if c.endswith("__imp") and not c.startswith("junk_")]
@@ -38,7 +58,18 @@ def fit_segments(prepared: DataFrame, k: int, seed: int = 7) -> tuple[PipelineMo
     attrs = assembled.schema["_seg_raw"].metadata.get("ml_attr", {}).get("attrs", {})
     names = {a["idx"]: a.get("name", str(a["idx"])) for group in attrs.values() for a in group}
     centers = model.stages[-1].clusterCenters()
-    return model, {i: describe(c, names) for i, c in enumerate(centers)}
+    fitted = model.transform(prepared).select("segment", _distance(centers).alias("d"))
+    cutoffs = {int(r["segment"]): float(r["cut"]) for r in
+               fitted.groupBy("segment").agg(F.percentile_approx("d", outlier_quantile, 10_000).alias("cut")).collect()}
+    return Segments(model, {i: describe(c, names) for i, c in enumerate(centers)}, cutoffs)
+
+
+def _distance(centers) -> Column:
+    """Euclidean distance from a lead's standardised features to its segment's centre, in Spark SQL."""
+    table = F.array(*[F.array(*[F.lit(float(v)) for v in c]) for c in centers])
+    squares = F.zip_with(vector_to_array(SEGMENT_FEATURES), table[F.col("segment").cast("int")],
+                         lambda a, b: (a - b) * (a - b))
+    return F.sqrt(F.aggregate(squares, F.lit(0.0), lambda acc, x: acc + x))
 
 
 def _readable(name: str) -> str:
@@ -65,8 +96,14 @@ def describe(center, names: dict[int, str], top: int = 3) -> str:
     return ", ".join(words) or "average leads"
 
 
-def assign_segments(prepared: DataFrame, model: PipelineModel, descriptions: dict[int, str]) -> DataFrame:
-    names = F.create_map(*[x for i, d in sorted(descriptions.items()) for x in (F.lit(i), F.lit(d))])
-    out = model.transform(prepared)
-    return out.withColumn("segment", F.col("segment").cast("int")) \
-        .withColumn("segment_description", names[F.col("segment")])
+def assign_segments(prepared: DataFrame, segments: Segments) -> DataFrame:
+    """Adds ``segment``, ``segment_description`` and ``outlier_score`` (null where no cut-offs were fitted)."""
+    names = F.create_map(*[x for i, d in sorted(segments.descriptions.items()) for x in (F.lit(i), F.lit(d))])
+    out = segments.model.transform(prepared).withColumn("segment", F.col("segment").cast("int"))
+    if segments.outlier_distance:
+        cuts = F.create_map(*[x for i, c in sorted(segments.outlier_distance.items())
+                              for x in (F.lit(i), F.lit(max(c, 1e-9)))])
+        score = _distance(segments.model.stages[-1].clusterCenters()) / cuts[F.col("segment")]
+    else:
+        score = F.lit(None).cast("double")
+    return out.withColumn("segment_description", names[F.col("segment")]).withColumn("outlier_score", score)

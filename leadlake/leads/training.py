@@ -19,8 +19,16 @@ from leadlake.config import Conf
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import FEATURES_TABLE, LeadSchema, build_lead_features
 from leadlake.leads.feedback import SCORE_HISTOGRAM, score_histogram
-from leadlake.leads.model import evaluate, feature_spec, fit_lead_model, prepared_features, time_split
-from leadlake.leads.segments import SEGMENTS_FILE, SEGMENTS_MODEL, fit_segments
+from leadlake.leads.model import (
+    evaluate,
+    feature_spec,
+    fit_lead_model,
+    prepared_features,
+    time_split,
+    trainer,
+    tree_stage,
+)
+from leadlake.leads.segments import OUTLIERS_FILE, SEGMENTS_FILE, SEGMENTS_MODEL, fit_segments
 from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.leads")
@@ -56,8 +64,13 @@ def write_features(lh: Lakehouse, conf: Conf) -> DataFrame:
 
 
 def _importances(model, names: list[str]) -> list[tuple[str, float]]:
-    gbt = next(s for s in model.stages if type(s).__name__ == "GBTClassificationModel")
-    return list(zip(names, gbt.featureImportances.toArray().tolist(), strict=False))
+    """Share of the trees' total gain per feature (Spark's GBT reports it normalised; xgboost by slot name)."""
+    trees = tree_stage(model)
+    if hasattr(trees, "featureImportances"):
+        return list(zip(names, trees.featureImportances.toArray().tolist(), strict=False))
+    gain = trees.get_feature_importances(importance_type="total_gain")
+    total = sum(gain.values()) or 1.0
+    return [(name, gain.get(f"f{i}", 0.0) / total) for i, name in enumerate(names)]
 
 
 def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
@@ -65,6 +78,7 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
 
     schema = LeadSchema.from_conf(conf)
     m = conf.get("leads.model") or {}
+    algo = trainer(m)
     features = write_features(lh, conf)
     labelled = features.where(F.col("label").isNotNull()).persist()
     try:
@@ -72,10 +86,10 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
             labelled, float(m.get("validation_share", 0.2)), float(m.get("calibration_share", 0.2))))
         sizes = [d.count() for d in (train, calibrate, validate)]
         spec, plain = feature_spec(features, schema), feature_spec(features, schema, with_text=False)
-        with stage(log, f"fit GBT on {len(spec.names())} features") as st:
+        with stage(log, f"fit {algo} on {len(spec.names())} features") as st:
             model = fit_lead_model(train, calibrate, spec, conf)
             st.rows = sizes[0]
-        with stage(log, f"fit GBT without text ({len(plain.names())} features)") as st:
+        with stage(log, f"fit {algo} without text ({len(plain.names())} features)") as st:
             baseline = fit_lead_model(train, calibrate, plain, conf)
             st.rows = sizes[0]
         scored = model.transform(validate).select("label", "p_raw", "p_convert").persist()
@@ -93,8 +107,9 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
                 log.warning("champion v%s cannot score today's validation leads (%s); it will be replaced",
                             champion.version, exc)
         with mlflow.start_run(run_name="train-leads") as run, stage(log, "log to MLflow"):
-            mlflow.log_params({**{f"model.{k}": v for k, v in m.items()}, "features": len(spec.names()),
-                               "text_pca_k": spec.text_k, "window_days": schema.window_days,
+            mlflow.log_params({**{f"model.{k}": v for k, v in m.items()}, "trainer": algo,
+                               "features": len(spec.names()), "text_pca_k": spec.text_k,
+                               "window_days": schema.window_days,
                                "train_rows": sizes[0], "calibration_rows": sizes[1], "validation_rows": sizes[2]})
             mlflow.log_metrics({f"val_{k}": v for k, v in metrics.items()})
             mlflow.log_metrics({f"val_no_text_{k}": v for k, v in without_text.items()})
@@ -108,9 +123,11 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
                                           pip_requirements=tracking.PIP_REQUIREMENTS)
             with stage(log, "lead segments (K-Means)") as st:
                 k = int(conf.get("leads.scoring.segments", 5))
-                segments, descriptions = fit_segments(prepared_features(model, features), k)
-                mlflow.spark.log_model(segments, SEGMENTS_MODEL, pip_requirements=tracking.PIP_REQUIREMENTS)
-                mlflow.log_dict({str(i): d for i, d in descriptions.items()}, SEGMENTS_FILE)
+                segments = fit_segments(prepared_features(model, features), k,
+                                        outlier_quantile=float(conf.get("leads.scoring.outlier_quantile", 0.99)))
+                mlflow.spark.log_model(segments.model, SEGMENTS_MODEL, pip_requirements=tracking.PIP_REQUIREMENTS)
+                mlflow.log_dict({str(i): d for i, d in segments.descriptions.items()}, SEGMENTS_FILE)
+                mlflow.log_dict({str(i): d for i, d in segments.outlier_distance.items()}, OUTLIERS_FILE)
                 st.rows = k
             version = str(info.registered_model_version)
             promoted = tracking.promote_if_better(name, version, metrics["roc_auc"], champion_auc)

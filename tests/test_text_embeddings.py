@@ -84,9 +84,20 @@ def test_spark_udf_matches_plain_sentence_transformers(spark, spec):
 
 
 def test_onnx_fp32_and_int8_match_torch_per_text(exported):
-    torch_vecs = load_encoder(dataclasses.replace(exported, engine="torch"))(TEXTS)
+    """Per text, on the hand-written cases and 300 demo messages of every kind, channel and length."""
+    import random
+
+    from leadlake.demo import text as phrases
+
+    rng = random.Random(11)
+    ctx = {"company": "Northgate", "country": "US", "industry": "software", "size": "120", "title": "VP Sales"}
+    demo = [phrases.message(rng.choice(list(phrases.MESSAGE_KINDS)),
+                            rng.choice(["email", "chat", "call_note", "inbound_form", "social"]), rng, ctx)
+            for _ in range(300)]
+    texts = TEXTS + demo
+    torch_vecs = load_encoder(dataclasses.replace(exported, engine="torch"))(texts)
     for engine in ("onnx", "onnx-int8"):
-        vecs = load_encoder(dataclasses.replace(exported, engine=engine))(TEXTS)
+        vecs = load_encoder(dataclasses.replace(exported, engine=engine))(texts)
         sims = [cos(a, b) for a, b in zip(torch_vecs, vecs, strict=True)]
         assert min(sims) >= 0.99, (engine, sims)
     assert (exported.export_dir and (__import__("pathlib").Path(exported.export_dir) / "assets/vocab.txt").is_file())

@@ -17,6 +17,8 @@ from leadlake.clv.scoring import CLV_TABLE, SEGMENTS, score_clv
 from leadlake.clv.training import train_clv
 from leadlake.ingest import QUARANTINE_TABLE
 
+from .conftest import make_conf
+
 D = dt.datetime
 
 
@@ -175,3 +177,21 @@ def test_clv_jobs_fail_in_one_line_without_orders_or_champion(spark, tmp_path, c
     err = capsys.readouterr().err
     assert "no orders table bronze.orders" in err and "run train-clv first" in err
     assert "Traceback" not in err
+
+
+def test_churn_source_is_the_best_on_held_out_customers_unless_set(spark):
+    from leadlake.clv.model import churn_probability
+    from leadlake.clv.training import choose_churn_source
+    from leadlake.errors import ConfError
+
+    conf = make_conf("/tmp/unused")
+    assert choose_churn_source(conf, {"gbt": 0.79, "p_no_purchase": 0.81, "not_alive": 0.67}) == "p_no_purchase"
+    assert choose_churn_source(conf, {"gbt": 0.84, "p_no_purchase": 0.81, "not_alive": 0.67}) == "gbt"
+    assert choose_churn_source(conf, {"gbt": 0.81, "p_no_purchase": 0.81, "not_alive": 0.81}) == "not_alive"
+    pinned = make_conf("/tmp/unused", clv={"churn": {"source": "not_alive"}})
+    assert choose_churn_source(pinned, {"gbt": 0.9, "p_no_purchase": 0.8, "not_alive": 0.5}) == "not_alive"
+    with pytest.raises(ConfError, match=r"clv\.churn\.source must be auto or one of gbt, p_no_purchase, not_alive"):
+        choose_churn_source(make_conf("/tmp/unused", clv={"churn": {"source": "lasso"}}), {})
+    df = spark.createDataFrame([(0.25, 0.9, 0.4)], "p_churn double, p_alive double, p_no_purchase double")
+    got = df.select(*[churn_probability(s).alias(s) for s in ("gbt", "p_no_purchase", "not_alive", "bgnbd")]).first()
+    assert (got.gbt, got.p_no_purchase, got.bgnbd) == (0.25, 0.4, 0.4) and got.not_alive == pytest.approx(0.1)

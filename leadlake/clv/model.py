@@ -23,7 +23,7 @@ from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import GBTClassifier
 from pyspark.ml.feature import PCA, Imputer, SQLTransformer, StringIndexer, VectorAssembler
 from pyspark.ml.regression import GBTRegressor
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from leadlake.clv.stages import OUTPUTS, BuyTillYouDie
@@ -32,6 +32,18 @@ from leadlake.leads.model import FeatureSpec
 from leadlake.leads.stages import ArrayToVector, PositiveProbability
 
 FEATURES = "features"
+# Where p_churn can come from: the pipeline's churn classifier, BG/NBD's P(no purchase in the
+# horizon), or BG/NBD's 1 - P(alive). "bgnbd" is how runs before not_alive existed name the second.
+CHURN_SOURCES = ("gbt", "p_no_purchase", "not_alive")
+
+
+def churn_probability(source: str) -> Column:
+    """The ``p_churn`` column for a champion's churn source, over its pipeline's outputs."""
+    if source == "gbt":
+        return F.col("p_churn")
+    if source == "not_alive":
+        return 1 - F.col("p_alive")
+    return F.col("p_no_purchase")
 
 
 @dataclass(frozen=True)

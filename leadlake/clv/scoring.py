@@ -3,11 +3,12 @@
 Per customer with a purchase on or before ``as_of``: ``clv_12m`` (the
 champion GBT: expected net spend over the horizon, discounted to today),
 ``clv_btyd_12m`` and ``expected_purchases_12m`` and ``p_alive`` (the BTYD
-baseline inside the same pipeline), ``p_churn`` (the pipeline's churn GBT
-where it beat BG/NBD on the held-out customers at training, else BG/NBD's
-probability of no purchase in the horizon: 1 -
-P(alive) is 0 for every one-time buyer, so it ranks churners worse than
-chance on the demo; train-clv logs all three ROC-AUCs), ``churn_risk`` (high / medium / low by
+baseline inside the same pipeline), ``p_churn`` (from ``clv.churn.source``;
+with ``auto``, whichever of the churn GBT, BG/NBD's P(no purchase in the
+horizon) and BG/NBD's 1 - P(alive) ranked the held-out customers' churn best
+at training. BG/NBD lets customers drop out only after a repeat purchase, so
+1 - P(alive) is 0 for every one-time buyer; train-clv logs all three
+ROC-AUCs), ``churn_risk`` (high / medium / low by
 ``clv.churn``), ``value_segment``, ``spend_to_date``, ``days_since_last``,
 ``as_of``, ``model_version``, ``scored_at``. Rows are upserted on
 ``customer_id``: rescoring replaces a customer's row, never duplicates it.
@@ -37,7 +38,7 @@ from pyspark.sql import functions as F
 
 from leadlake import tracking
 from leadlake.clv.features import CustomerSources, customer_features
-from leadlake.clv.model import ClvFeatureSpec
+from leadlake.clv.model import ClvFeatureSpec, churn_probability
 from leadlake.clv.orders import resolve_as_of, usable_orders
 from leadlake.clv.training import SPEC_FILE, write_features
 from leadlake.config import Conf
@@ -64,7 +65,7 @@ class ClvScoreReport:
 
 
 def load_champion(conf: Conf):
-    """(CLV pipeline, feature spec, where p_churn comes from: "gbt" or "bgnbd", registered version)."""
+    """(CLV pipeline, feature spec, where p_churn comes from (one of CHURN_SOURCES), registered version)."""
     import mlflow
 
     version = tracking.require_champion(conf, "clv", "train-clv")
@@ -112,8 +113,7 @@ def score_clv(lh: Lakehouse, conf: Conf) -> ClvScoreReport:
     try:
         with stage(log, f"score customers with CLV model v{version}") as st:
             scored = model.transform(spec.align(features))
-            if churn_source != "gbt":
-                scored = scored.withColumn("p_churn", F.col("p_no_purchase"))
+            scored = scored.withColumn("p_churn", churn_probability(churn_source))
             scored = scored.select(
                 "customer_id", F.round("clv_12m", 2).alias("clv_12m"), F.round("clv_btyd", 2).alias("clv_btyd_12m"),
                 F.round("expected_purchases", 4).alias("expected_purchases_12m"),

@@ -81,9 +81,11 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
     algo = trainer(m)
     features = write_features(lh, conf)
     labelled = features.where(F.col("label").isNotNull()).persist()
+    cached = [labelled]
     try:
-        train, calibrate, validate = (d.persist() for d in time_split(
-            labelled, float(m.get("validation_share", 0.2)), float(m.get("calibration_share", 0.2))))
+        cached += [d.persist() for d in time_split(
+            labelled, float(m.get("validation_share", 0.2)), float(m.get("calibration_share", 0.2)))]
+        train, calibrate, validate = cached[1:]
         sizes = [d.count() for d in (train, calibrate, validate)]
         spec, plain = feature_spec(features, schema), feature_spec(features, schema, with_text=False)
         with stage(log, f"fit {algo} on {len(spec.names())} features") as st:
@@ -93,6 +95,7 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
             baseline = fit_lead_model(train, calibrate, plain, conf)
             st.rows = sizes[0]
         scored = model.transform(validate).select("label", "p_raw", "p_convert").persist()
+        cached.append(scored)
         metrics = evaluate(scored)
         without_text = evaluate(baseline.transform(validate))
         name = str(conf.get("leads.mlflow.registered_model"))
@@ -132,9 +135,7 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
             version = str(info.registered_model_version)
             promoted = tracking.promote_if_better(name, version, metrics["roc_auc"], champion_auc)
             mlflow.set_tag("promoted", str(promoted))
-        scored.unpersist()
-        for d in (train, calibrate, validate):
-            d.unpersist()
         return TrainReport(run.info.run_id, version, promoted, metrics, without_text, champion_auc, *sizes)
     finally:
-        labelled.unpersist()
+        for d in cached:
+            d.unpersist()

@@ -8,7 +8,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(VENV)/bin/pip
 STAMP  := $(VENV)/.installed
 LAKEHOUSE ?= ./lakehouse
-# torch and friends come in later issues; pin them here so pip never pulls a CUDA build.
+# torch is pinned (CPU build) in pyproject.toml, so this install never pulls a multi-GB CUDA build.
 PIP_FLAGS ?= --disable-pip-version-check --quiet
 
 export PYSPARK_PYTHON := $(abspath $(PY))

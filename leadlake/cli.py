@@ -36,6 +36,11 @@ class JobSpec:
         module = importlib.import_module(self.target)
         return module.add_arguments, module.run
 
+    def preflight(self) -> Callable[..., None] | None:
+        """The job's Spark-free checks of its arguments, if it has any: a user's mistake should
+        cost a second, not a JVM start."""
+        return getattr(importlib.import_module(self.target), "preflight", None)
+
 
 JOBS: tuple[JobSpec, ...] = (
     JobSpec("demo", "leadlake.jobs.demo", "build the demo lakehouse end to end and print what it holds"),
@@ -118,6 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         conf = load_conf(args.conf, lakehouse=args.lakehouse)
         setup_logging(args.log_level or conf.get("logging.level", "INFO"))
         ctx = JobContext(conf)
+        preflight = spec.preflight()
+        if preflight is not None:
+            preflight(conf, args)
         if spec.needs_spark:
             from pyspark.sql import SparkSession
 

@@ -115,16 +115,31 @@ def _csv_header(sample: str, delimiter: str, path: str) -> list[str]:
     return header
 
 
-def read_export(
-    spark: SparkSession, path: str, fmt: str, *, encoding: str = "UTF-8", delimiter: str = ","
-) -> tuple[DataFrame, str | None]:
-    """The export as a DataFrame (text formats as all-string columns) and its corrupt-record column."""
+def check_export(path: str, fmt: str, *, encoding: str = "UTF-8", delimiter: str = ",") -> str:
+    """Everything about the export that can be judged without Spark; returns the sniffed text sample.
+
+    The CLI calls it before a session starts, so a wrong path, an empty or
+    binary file or a CSV that is really JSON costs the user a second, not a
+    JVM start.
+    """
     if fmt not in FORMATS:
         raise IngestError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
     if "://" not in path and not os.path.exists(path):
         raise IngestError(f"input not found: {path}")
+    if fmt not in ("csv", "json"):
+        return ""
+    sample = _sniff_text(path, encoding)
     if fmt == "csv":
-        sample = _sniff_text(path, encoding)
+        _csv_header(sample, delimiter, path)
+    return sample
+
+
+def read_export(
+    spark: SparkSession, path: str, fmt: str, *, encoding: str = "UTF-8", delimiter: str = ","
+) -> tuple[DataFrame, str | None]:
+    """The export as a DataFrame (text formats as all-string columns) and its corrupt-record column."""
+    sample = check_export(path, fmt, encoding=encoding, delimiter=delimiter)
+    if fmt == "csv":
         header = _csv_header(sample, delimiter, path)
         schema = T.StructType([T.StructField(h, T.StringType()) for h in header] +
                               [T.StructField(CORRUPT, T.StringType())])
@@ -135,7 +150,6 @@ def read_export(
               .csv(path))
         return df, CORRUPT
     if fmt == "json":
-        sample = _sniff_text(path, encoding)
         df = (spark.read.options(primitivesAsString=True, mode="PERMISSIVE", columnNameOfCorruptRecord=CORRUPT,
                                  encoding=encoding, multiLine=sample.lstrip().startswith("["))
               .json(path))

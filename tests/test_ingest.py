@@ -175,4 +175,6 @@ def test_cli_ingest_prints_the_reconciliation_and_fails_in_one_line(spark, lakeh
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1] == f"leadlake ingest: {empty} is empty"
     assert "Traceback" not in bad.stderr
+    # Judged before any Spark session starts (the first run logged its session; this one must not).
+    assert "Delta engine" in ok.stderr + ok.stdout and "Delta engine" not in bad.stderr + bad.stdout
     assert lakehouse.read("bronze.leads").where(F.col("lead_id").startswith("A")).count() == len(GOOD)

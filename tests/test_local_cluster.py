@@ -19,6 +19,8 @@ from deltalake import DeltaTable
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "infra" / "local-cluster" / "cluster.sh"
+# Enough leads for every generator partition to hold rows on both workers; more only costs time.
+LEADS = 600
 
 
 def _free_port() -> int:
@@ -59,15 +61,15 @@ def _submit(env, *args: str, timeout: int = 400) -> str:
 def test_delta_write_read_and_merge_through_spark_submit(cluster, tmp_path):
     env, run_dir = cluster
     lakehouse = tmp_path / "lakehouse"
-    out = _submit(env, "demo-data", "--lakehouse", str(lakehouse), "--leads", "3000")
+    out = _submit(env, "demo-data", "--lakehouse", str(lakehouse), "--leads", str(LEADS))
     assert "Delta engine delta-rs" in out and "master spark://127.0.0.1:" in out
 
     def rows(table: str) -> pa.Table:
         return pa.table(DeltaTable(str(lakehouse / table)).to_pyarrow_dataset().to_table())
 
     leads = rows("bronze/leads")
-    assert leads.num_rows == 3000 and len(set(leads["lead_id"].to_pylist())) == 3000
-    assert rows("bronze/interactions").num_rows > 3000
+    assert leads.num_rows == LEADS and len(set(leads["lead_id"].to_pylist())) == LEADS
+    assert rows("bronze/interactions").num_rows > LEADS
     won = sum(o == "won" for o in rows("bronze/conversions")["outcome"].to_pylist())
     assert rows("bronze/customers").num_rows == won > 0
 
@@ -80,7 +82,7 @@ def test_delta_write_read_and_merge_through_spark_submit(cluster, tmp_path):
                   "--format", "csv")
     assert "read 2, accepted 2, quarantined 0" in out
     leads = {r["lead_id"]: r for r in rows("bronze/leads").to_pylist()}
-    assert len(leads) == 3001
+    assert len(leads) == LEADS + 1
     assert leads["L0000001"]["company"] == "Renamed Co" and leads["L0000001"]["source"] == "partner"
     assert leads["N0000001"]["company"] == "New Co"
     assert DeltaTable(str(lakehouse / "bronze" / "leads")).version() >= 1

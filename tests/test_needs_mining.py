@@ -137,6 +137,24 @@ def test_priority_is_importance_times_urgency(spark, needs_conf):
     assert hot.customer_value == 50000.0 and len(hot.example_texts) == 3
 
 
+def test_zero_shot_probabilities_are_a_softmax_of_cosines(spark):
+    import numpy as np
+
+    from leadlake.needs.heads import zero_shot_probs
+
+    rng = np.random.default_rng(3)
+    centroids = rng.normal(size=(3, 8))
+    centroids /= np.linalg.norm(centroids, axis=1, keepdims=True)
+    vectors = rng.normal(size=(4, 8)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    df = spark.createDataFrame([(v.tolist(),) for v in vectors] + [(None,)], "emb array<float>")
+    got = [r[0] for r in df.select(zero_shot_probs(F.col("emb"), centroids, temperature=5.0)).collect()]
+    logits = 5.0 * vectors.astype(np.float64) @ centroids.T
+    want = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    assert np.allclose(np.array(got[:4]), want, atol=1e-6)
+    assert got[4] is None
+
+
 def test_urgent_language_matches_whole_words():
     from pyspark.sql import SparkSession
 

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 from leadlake.text import embed, encoder_spec
 from leadlake.text.encoders import export_onnx, load_encoder
 from leadlake.text.pii import mask_pii, mask_pii_text
-from leadlake.text.store import update_text_embeddings
+from leadlake.text.store import embedding_partitions, update_text_embeddings
 
 from .conftest import make_conf
 
@@ -130,6 +130,15 @@ def test_store_embeds_each_text_once(spark, lakehouse, spec):
     assert table.count() == table.select("text_hash", "model_id").distinct().count() == 3
     stored = " ".join(r.text for r in table.collect())
     assert "bob@x.com" not in stored and "[EMAIL]" in stored
+
+
+def test_the_model_pass_is_spread_over_every_core(spark, tmp_path):
+    from leadlake.lakehouse import Lakehouse
+
+    lh = Lakehouse(spark, make_conf(tmp_path, text={"texts_per_task": 1000}))
+    cores = spark.sparkContext.defaultParallelism
+    assert embedding_partitions(lh, 3) == cores >= 2
+    assert embedding_partitions(lh, 1000 * cores + 1) == cores + 1
 
 
 def test_spark_nlp_engine_embeds_like_the_exported_model(spark, exported):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from leadlake.config import Conf
 from leadlake.contracts import load_contracts
 from leadlake.errors import ConfError
-from leadlake.ingest import FORMATS, ingest
+from leadlake.ingest import FORMATS, check_export, ingest
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,10 +30,16 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
+def preflight(conf: Conf, args: argparse.Namespace) -> None:
+    contracts = load_contracts(conf)
+    if args.table.removeprefix("bronze.") not in contracts:
+        raise ConfError(f"--table {args.table}: no data contract; known: {', '.join(sorted(contracts))}")
+    parse_mapping(args.map)
+    check_export(args.input, args.format, encoding=args.encoding, delimiter=args.delimiter)
+
+
 def run(ctx, args: argparse.Namespace) -> int:
     table = args.table.removeprefix("bronze.")
-    if table not in load_contracts(ctx.conf):
-        raise ConfError(f"--table {args.table}: no data contract; known: {', '.join(sorted(load_contracts(ctx.conf)))}")
     report = ingest(ctx.lakehouse, table, args.input, args.format, mapping=parse_mapping(args.map),
                     encoding=args.encoding, delimiter=args.delimiter)
     print(report)

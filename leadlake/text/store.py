@@ -63,6 +63,17 @@ def distinct_texts(lh: Lakehouse, sources: Sequence[tuple[str, str]]) -> DataFra
     return union.dropDuplicates(["text_hash"])
 
 
+def embedding_partitions(lh: Lakehouse, texts: int) -> int:
+    """How many tasks share the model pass: at least one per core, more for big backlogs.
+
+    The texts arrive from a de-duplicating shuffle that adaptive execution
+    sizes by bytes, so a few MB of text (hours of model time) would otherwise
+    land in one partition and leave all cores but one idle.
+    """
+    per_task = max(1, int(lh.conf.get("text.texts_per_task", 20_000)))
+    return max(lh.spark.sparkContext.defaultParallelism, -(-texts // per_task))
+
+
 def update_text_embeddings(
     lh: Lakehouse, spec: EncoderSpec, sources: Sequence[tuple[str, str]] = DEFAULT_SOURCES
 ) -> EmbedReport:
@@ -81,7 +92,8 @@ def update_text_embeddings(
             st.detail = f"of {total:,} distinct texts, model {spec.model_id}"
         if new:
             with stage(log, f"embed with {spec.name} ({spec.engine})") as st:
-                rows = embed(todo, "text", "embedding", spec=spec).select(
+                spread = todo.repartition(embedding_partitions(lh, new))
+                rows = embed(spread, "text", "embedding", spec=spec).select(
                     "text_hash", F.lit(spec.model_id).alias("model_id"), "text", "embedding",
                     F.size("embedding").alias("dimension"), F.current_timestamp().alias("embedded_at"),
                 )

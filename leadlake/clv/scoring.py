@@ -42,6 +42,7 @@ from leadlake.clv.model import ClvFeatureSpec, churn_probability
 from leadlake.clv.orders import resolve_as_of, usable_orders
 from leadlake.clv.training import SPEC_FILE, write_features
 from leadlake.config import Conf
+from leadlake.frames import with_overall
 from leadlake.lakehouse import Lakehouse
 from leadlake.progress import stage
 
@@ -86,11 +87,11 @@ def value_segments(scored: DataFrame, conf: Conf) -> DataFrame:
     s = conf.get("clv.segments") or {}
     new = F.col("tenure_days") < int(s.get("new_days", 90))
     high = F.col("churn_risk") == "high"
-    median_spend = F.percentile_approx("spend_to_date", 0.5).over(Window.partitionBy())
     # Value ranks among the active customers only: the lapsed would otherwise fill the bottom half.
     active = ~new & ~high
     clv_pct = F.percent_rank().over(Window.partitionBy(active).orderBy("clv_12m"))
-    out = scored.withColumn("_pct", clv_pct).withColumn("_median_spend", median_spend)
+    out = with_overall(scored, F.percentile_approx("spend_to_date", 0.5).alias("_median_spend")) \
+        .withColumn("_pct", clv_pct)
     champions = 1.0 - float(s.get("champions_share", 0.2))
     segment = (F.when(new, "new")
                .when(high & (F.col("spend_to_date") >= F.col("_median_spend")), "at_risk")

@@ -26,6 +26,7 @@ from pyspark.sql import functions as F
 
 from leadlake.config import Conf
 from leadlake.errors import ConfError
+from leadlake.frames import with_overall
 from leadlake.lakehouse import Lakehouse
 from leadlake.needs.categories import NeedsModel, classify_with
 from leadlake.needs.entities import entity_patterns
@@ -180,7 +181,8 @@ def signal_aggregates(prefix: str, categories: Sequence[str]) -> list[Column]:
 
 
 def _scaled(col: str) -> Column:
-    top = F.max(col).over(Window.partitionBy())
+    """``col`` over its maximum across all needs (0 where every value is 0); needs ``_max_<col>``."""
+    top = F.col(f"_max_{col}")
     return F.when(top > 0, F.col(col) / top).otherwise(F.lit(0.0))
 
 
@@ -194,8 +196,7 @@ def need_insights(signals: DataFrame, values: DataFrame, conf: Conf) -> DataFram
     n_examples = int(conf.get("needs.priority.examples", 3))
     excluded = [str(c) for c in conf.get("needs.priority.exclude") or ()]
     mined = signals.where(F.col("need_category").isNotNull() & ~F.col("need_category").isin(*excluded))
-    as_of = F.max("ts").over(Window.partitionBy())
-    mined = mined.withColumn("as_of", as_of).withColumn(
+    mined = with_overall(mined, F.max("ts").alias("as_of")).withColumn(
         "_period", F.when(F.col("ts") > F.col("as_of") - F.expr(f"INTERVAL {days} DAYS"), "recent")
         .when(F.col("ts") > F.col("as_of") - F.expr(f"INTERVAL {2 * days} DAYS"), "prior"))
     keys = ["need_category", "topic_id", "topic_label"]
@@ -219,9 +220,10 @@ def need_insights(signals: DataFrame, values: DataFrame, conf: Conf) -> DataFram
         F.max("as_of").alias("as_of"),
     )
     growth = (F.col("recent_volume") - F.col("prior_volume")) / F.greatest(F.col("prior_volume"), F.lit(1))
-    out = (
-        agg.join(value, keys, "left").join(examples, keys, "left")
+    needs = agg.join(value, keys, "left").join(examples, keys, "left") \
         .withColumn("customer_value", F.coalesce("customer_value", F.lit(0.0)))
+    out = (
+        with_overall(needs, *[F.max(c).alias(f"_max_{c}") for c in ("volume", "customer_value", "urgent_share")])
         .withColumn("growth", F.round(F.least(F.greatest(growth, F.lit(-1.0)), F.lit(1.0)), 4))
         .withColumn("importance", (F.lit(w_vol) * _scaled("volume") + F.lit(w_neg) * F.col("negative_share")
                                    + F.lit(w_val) * _scaled("customer_value")) / F.lit(total_w))

@@ -27,6 +27,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.functions import pandas_udf
 
+from leadlake.frames import with_overall
+
 log = logging.getLogger("leadlake.needs")
 
 # Words that say nothing about a topic in business mail, beyond Spark's English stop words.
@@ -119,9 +121,9 @@ def _label_topics(assigned: DataFrame, keywords: int) -> DataFrame:
     per_topic = Window.partitionBy("topic_id")
     topics = counts.select("topic_id").distinct().count()
     scored = (
-        counts.withColumn("tf", F.col("count") / F.sum("count").over(per_topic))
+        with_overall(counts, (F.sum("count") / F.lit(max(topics, 1))).alias("avg_words"))
+        .withColumn("tf", F.col("count") / F.sum("count").over(per_topic))
         .withColumn("term_total", F.sum("count").over(Window.partitionBy("term")))
-        .withColumn("avg_words", F.sum("count").over(Window.partitionBy()) / F.lit(max(topics, 1)))
         .withColumn("score", F.col("tf") * F.log(1 + F.col("avg_words") / F.col("term_total")))
         .withColumn("rank", F.row_number().over(per_topic.orderBy(F.desc("score"), "term")))
         .where(F.col("rank") <= keywords)

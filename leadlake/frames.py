@@ -1,0 +1,16 @@
+"""Small DataFrame idioms shared by the jobs."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+
+def with_overall(df: DataFrame, *aggs: Column) -> DataFrame:
+    """``df`` with aggregates over all of its rows (e.g. a maximum to scale by) on every row.
+
+    A window with no ``partitionBy`` computes the same by moving every row into
+    one task, and Spark warns about it on each query; a one-row aggregate,
+    broadcast and cross-joined, keeps the rows where they are.
+    """
+    return df.crossJoin(F.broadcast(df.agg(*aggs)))

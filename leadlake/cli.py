@@ -32,14 +32,12 @@ class JobSpec:
     help: str
     needs_spark: bool = True
 
-    def load(self) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[..., int | None]]:
+    def load(self) -> tuple[Callable[[argparse.ArgumentParser], None], Callable[..., int | None],
+                            Callable[..., None] | None]:
+        """The job's argument declarations, its body, and its optional ``preflight``: Spark-free
+        checks of the arguments, so that a user's mistake costs a second, not a JVM start."""
         module = importlib.import_module(self.target)
-        return module.add_arguments, module.run
-
-    def preflight(self) -> Callable[..., None] | None:
-        """The job's Spark-free checks of its arguments, if it has any: a user's mistake should
-        cost a second, not a JVM start."""
-        return getattr(importlib.import_module(self.target), "preflight", None)
+        return module.add_arguments, module.run, getattr(module, "preflight", None)
 
 
 JOBS: tuple[JobSpec, ...] = (
@@ -95,7 +93,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[JobSpec, Callabl
     )
     parser.add_argument("--version", action="version", version=f"leadlake {__version__}")
     sub = parser.add_subparsers(dest="job", metavar="JOB", title="jobs")
-    runners: dict[str, tuple[JobSpec, Callable[..., Any]]] = {}
+    runners: dict[str, tuple[JobSpec, Callable[..., Any], Callable[..., None] | None]] = {}
     for spec in JOBS:
         p = sub.add_parser(spec.name, help=spec.help, description=spec.help)
         p.add_argument(
@@ -104,9 +102,9 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, tuple[JobSpec, Callabl
         )
         p.add_argument("--conf", help="YAML file merged over conf/default.yaml")
         p.add_argument("--log-level", default=None, help="DEBUG, INFO (default), WARNING")
-        add_arguments, run = spec.load()
+        add_arguments, run, preflight = spec.load()
         add_arguments(p)
-        runners[spec.name] = (spec, run)
+        runners[spec.name] = (spec, run, preflight)
     return parser, runners
 
 
@@ -116,14 +114,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.job:
         parser.print_help()
         return 2
-    spec, run = runners[args.job]
+    spec, run, preflight = runners[args.job]
     ctx: JobContext | None = None
     owns_session = False
     try:
         conf = load_conf(args.conf, lakehouse=args.lakehouse)
         setup_logging(args.log_level or conf.get("logging.level", "INFO"))
         ctx = JobContext(conf)
-        preflight = spec.preflight()
         if preflight is not None:
             preflight(conf, args)
         if spec.needs_spark:

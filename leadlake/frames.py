@@ -11,6 +11,9 @@ def with_overall(df: DataFrame, *aggs: Column) -> DataFrame:
 
     A window with no ``partitionBy`` computes the same by moving every row into
     one task, and Spark warns about it on each query; a one-row aggregate,
-    broadcast and cross-joined, keeps the rows where they are.
+    broadcast and cross-joined, keeps the rows where they are. ``df``'s plan
+    appears on both sides; the optimizer prunes the aggregate side to the
+    columns it reads (a median of a scored table reads the cached features,
+    not the model), so cache ``df`` only when those columns are costly.
     """
     return df.crossJoin(F.broadcast(df.agg(*aggs)))

@@ -115,8 +115,8 @@ def _csv_header(sample: str, delimiter: str, path: str) -> list[str]:
     return header
 
 
-def check_export(path: str, fmt: str, *, encoding: str = "UTF-8", delimiter: str = ",") -> str:
-    """Everything about the export that can be judged without Spark; returns the sniffed text sample.
+def check_export(path: str, fmt: str, *, encoding: str = "UTF-8", delimiter: str = ",") -> tuple[str, list[str]]:
+    """Everything about the export that can be judged without Spark: (sniffed text sample, CSV header).
 
     The CLI calls it before a session starts, so a wrong path, an empty or
     binary file or a CSV that is really JSON costs the user a second, not a
@@ -127,20 +127,17 @@ def check_export(path: str, fmt: str, *, encoding: str = "UTF-8", delimiter: str
     if "://" not in path and not os.path.exists(path):
         raise IngestError(f"input not found: {path}")
     if fmt not in ("csv", "json"):
-        return ""
+        return "", []
     sample = _sniff_text(path, encoding)
-    if fmt == "csv":
-        _csv_header(sample, delimiter, path)
-    return sample
+    return sample, _csv_header(sample, delimiter, path) if fmt == "csv" else []
 
 
 def read_export(
     spark: SparkSession, path: str, fmt: str, *, encoding: str = "UTF-8", delimiter: str = ","
 ) -> tuple[DataFrame, str | None]:
     """The export as a DataFrame (text formats as all-string columns) and its corrupt-record column."""
-    sample = check_export(path, fmt, encoding=encoding, delimiter=delimiter)
+    sample, header = check_export(path, fmt, encoding=encoding, delimiter=delimiter)
     if fmt == "csv":
-        header = _csv_header(sample, delimiter, path)
         schema = T.StructType([T.StructField(h, T.StringType()) for h in header] +
                               [T.StructField(CORRUPT, T.StringType())])
         df = (spark.read.schema(schema)

@@ -41,7 +41,9 @@ class JobSpec:
 
 
 JOBS: tuple[JobSpec, ...] = (
-    JobSpec("demo", "leadlake.jobs.demo", "build the demo lakehouse end to end and print what it holds"),
+    JobSpec("run", "leadlake.jobs.run",
+            "run the pipeline (all stages, --only some, --from / --until one) and print a summary"),
+    JobSpec("demo", "leadlake.jobs.demo", "the pipeline on the demo CRM (run --demo), then what the lakehouse holds"),
     JobSpec("demo-data", "leadlake.jobs.demo_data", "generate the demo CRM (bronze tables) at any scale"),
     JobSpec("ingest", "leadlake.jobs.ingest", "validate a CRM export and load it into a bronze table"),
     JobSpec("embed", "leadlake.jobs.embed", "embed every new text of the lakehouse with the BERT sentence encoder"),
@@ -152,6 +154,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A notebook's session outlives the job; only a session we started is ours to stop.
         if owns_session and ctx is not None and ctx.spark is not None:
             ctx.spark.stop()
+
+
+def entry() -> None:
+    """The ``leadlake`` console script, and the Databricks wheel task's entry point.
+
+    Exits with the job's code instead of returning it: a Databricks
+    python_wheel_task ignores a returned value, so a failed stage would
+    otherwise look like a successful task.
+    """
+    sys.exit(main())
 
 
 def job_entry(name: str) -> None:

@@ -25,13 +25,14 @@ CONF_DIR_ENV = "LEADLAKE_CONF_DIR"
 def conf_dir() -> Path:
     """The directory with ``default.yaml`` and the Spark profiles.
 
-    A checkout (editable install, spark-submit from the repo) uses the repo's
-    ``conf/``; deployments that install the wheel elsewhere point
-    ``LEADLAKE_CONF_DIR`` at their copy.
+    ``LEADLAKE_CONF_DIR`` when set; else the copy an installed wheel carries
+    (``leadlake/conf``, package data); else the checkout's ``conf/`` (editable
+    install, spark-submit from the repository).
     """
     env = os.environ.get(CONF_DIR_ENV)
     candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[1] / "conf")
+    here = Path(__file__).resolve().parent
+    candidates += [here / "conf", here.parent / "conf"]
     for cand in candidates:
         if (cand / "default.yaml").is_file():
             return cand

@@ -23,6 +23,7 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from leadlake import catalog
 from leadlake.contracts import ROW_ORDER, VIOLATIONS, Contract, contract_for, validate
 from leadlake.errors import LeadlakeError
 from leadlake.lakehouse import Lakehouse
@@ -31,7 +32,7 @@ from leadlake.progress import stage
 log = logging.getLogger("leadlake.ingest")
 
 FORMATS = ("csv", "json", "parquet", "delta")
-QUARANTINE_TABLE = "bronze.quarantine"
+QUARANTINE_TABLE = catalog.QUARANTINE
 CORRUPT = "_corrupt_record"
 SOURCE_FILE = "_source_file"
 ROW_NUMBER = "_row_number"

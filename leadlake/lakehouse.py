@@ -19,8 +19,9 @@ from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from leadlake import locations
 from leadlake.config import Conf
-from leadlake.delta.source import FILE_PATH_COLUMN, open_table
+from leadlake.delta.source import FILE_PATH_COLUMN, STORAGE_OPTION, open_table
 from leadlake.delta.tables import TableRef, resolve_table
 from leadlake.errors import (
     ConcurrentWriteConflict,
@@ -29,6 +30,7 @@ from leadlake.errors import (
     SchemaMismatch,
     TableNotFound,
 )
+from leadlake.ml.store import ModelStore, model_store
 from leadlake.session import activate, delta_engine
 
 __all__ = ["Lakehouse", "TableRef", "resolve_table"]
@@ -52,9 +54,33 @@ class Lakehouse:
         self.spark = spark
         self.conf = conf
         self.engine = delta_engine(spark)
+        self.root = locations.normalize_root(conf.lakehouse)
+        self.storage = (
+            {} if locations.is_local(self.root)
+            else locations.storage_options(self.root, _spark_storage_conf(spark))
+        )
 
     def ref(self, name: str | TableRef) -> TableRef:
         return name if isinstance(name, TableRef) else resolve_table(self.conf, name)
+
+    def location(self, *parts: str) -> str:
+        """A URI under the lakehouse root (models, MLflow artifacts, exports)."""
+        return locations.join(self.root, *parts)
+
+    @property
+    def models(self) -> ModelStore:
+        """The model store: ``text.models_dir`` or ``<lakehouse>/models``, with the lakehouse's credentials."""
+        return model_store(self.conf, None if self.conf.get("text.models_dir") else self.storage)
+
+    def spark_path(self, ref: TableRef) -> str:
+        """The path Spark's own readers get: Hadoop's S3 connector is ``s3a://``."""
+        path = str(ref.path)
+        return "s3a://" + path[len("s3://"):] if self.engine == "delta-spark" and path.startswith("s3://") else path
+
+    def _storage_options(self) -> dict[str, str]:
+        if self.engine != "delta-rs" or not self.storage:
+            return {}
+        return {STORAGE_OPTION: json.dumps(self.storage)}
 
     # ---- metadata ----------------------------------------------------------
 
@@ -65,9 +91,9 @@ class Lakehouse:
         if self.engine == "delta-spark":
             from delta.tables import DeltaTable
 
-            return DeltaTable.isDeltaTable(self.spark, ref.path)
+            return DeltaTable.isDeltaTable(self.spark, self.spark_path(ref))
         try:
-            open_table(ref.path)
+            open_table(ref.path, storage=self.storage)
             return True
         except TableNotFound:
             return False
@@ -84,7 +110,7 @@ class Lakehouse:
             import pyarrow as pa
             import pyarrow.compute as pc
 
-            actions = pa.table(open_table(ref.path).get_add_actions(flatten=True))
+            actions = pa.table(open_table(ref.path, storage=self.storage).get_add_actions(flatten=True))
             if actions.num_rows == 0:
                 return 0
             if "num_records" in actions.column_names and actions["num_records"].null_count == 0:
@@ -104,7 +130,7 @@ class Lakehouse:
                  "userMetadata": r["userMetadata"]}
                 for r in rows.select("version", "timestamp", "operation", "userMetadata").collect()
             ]
-        entries = open_table(ref.path).history(limit)
+        entries = open_table(ref.path, storage=self.storage).history(limit)
         return [
             {"version": h.get("version"), "timestamp": h.get("timestamp"),
              "operation": h.get("operation"), "userMetadata": h.get("userMetadata")}
@@ -134,8 +160,9 @@ class Lakehouse:
             reader = reader.option("timestampAsOf", str(timestamp))
         if columns and self.engine == "delta-rs":
             reader = reader.option("columns", ",".join(columns))
+        reader = reader.options(**self._storage_options())
         try:
-            df = reader.table(ref.catalog_name) if ref.catalog_name else reader.load(ref.path)
+            df = reader.table(ref.catalog_name) if ref.catalog_name else reader.load(self.spark_path(ref))
         except Exception as exc:
             raise _translate(exc) from None
         if columns and self.engine != "delta-rs":
@@ -184,6 +211,7 @@ class Lakehouse:
             options["txnAppId"], options["txnVersion"] = str(txn[0]), str(int(txn[1]))
         if user_metadata:
             options["userMetadata"] = user_metadata
+        options.update(self._storage_options())
         options.update(extra_options or {})
         if partition_by:
             if self.engine == "delta-spark":
@@ -198,7 +226,7 @@ class Lakehouse:
             if ref.catalog_name:
                 writer.saveAsTable(ref.catalog_name)
             else:
-                writer.save(ref.path)
+                writer.save(self.spark_path(ref))
         except Exception as exc:
             raise _translate(exc) from None
 
@@ -253,7 +281,7 @@ class Lakehouse:
 
         if ref.catalog_name:
             return DeltaTable.forName(self.spark, ref.catalog_name)
-        return DeltaTable.forPath(self.spark, ref.path)
+        return DeltaTable.forPath(self.spark, self.spark_path(ref))
 
     def _merge_delta_spark(self, source: DataFrame, ref: TableRef, keys: list[str]) -> None:
         cond = " AND ".join(f"t.`{k}` = s.`{k}`" for k in keys)
@@ -289,11 +317,12 @@ class Lakehouse:
             )
         aligned = source.select(*table_cols)
         for attempt in range(retries + 1):
-            read_version = open_table(ref.path).version()
+            read_version = open_table(ref.path, storage=self.storage).version()
             target = (
                 self.spark.read.format("delta")
                 .option("versionAsOf", read_version)
                 .option("withFilePath", "true")
+                .options(**self._storage_options())
                 .load(ref.path)
             )
             touched = [
@@ -307,6 +336,7 @@ class Lakehouse:
                     self.spark.read.format("delta")
                     .option("versionAsOf", read_version)
                     .option("files", json.dumps(touched))
+                    .options(**self._storage_options())
                     .load(ref.path)
                     .join(aligned.select(*keys), keys, "left_anti")
                     .select(*table_cols)
@@ -326,6 +356,19 @@ class Lakehouse:
                     raise
                 log.warning("upsert %s: concurrent commit, re-planning (attempt %d)", ref.name,
                             attempt + 2)
+
+
+def _spark_storage_conf(spark: SparkSession) -> dict[str, str]:
+    """The object-store properties a cluster may carry instead of environment variables."""
+    out = {}
+    for key in locations.SPARK_STORAGE_PROPS:
+        try:
+            value = spark.conf.get(key, None)
+        except Exception:
+            value = None
+        if value:
+            out[key] = value
+    return out
 
 
 def _check_unique_keys(df: DataFrame, keys: list[str], table: str) -> None:

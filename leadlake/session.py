@@ -2,8 +2,10 @@
 
 In a Databricks notebook or under ``spark-submit`` the session (or its JVM)
 already exists and carries the cluster's settings, so we reuse it and never
-set ``master``. Only when leadlake starts Spark itself (tests, demo, a laptop)
-does it pick local mode. Either way the session ends up able to read and
+set ``master``. With ``spark.remote`` in the conf or ``SPARK_REMOTE`` in the
+environment (``sc://host:15002``) leadlake is a Spark Connect client: no
+local JVM, no Java needed. Only when leadlake starts Spark itself (tests,
+demo, a laptop) does it pick local mode. Either way the session ends up able to read and
 write Delta: through delta-spark when its jar is on the classpath, otherwise
 through leadlake's delta-rs backed data source registered under the same
 ``delta`` format name.
@@ -48,7 +50,12 @@ def get_spark(conf: Conf | None = None) -> SparkSession:
 
     props = spark_properties(conf)
     spark = SparkSession.getActiveSession()
-    if spark is None:
+    remote = conf.get("spark.remote") or os.environ.get("SPARK_REMOTE")
+    if spark is None and remote:
+        spark = SparkSession.builder.remote(str(remote)).appName(conf.get("spark.app_name", "leadlake")) \
+            .getOrCreate()
+        _apply_runtime_props(spark, props)
+    elif spark is None:
         spark = _start_session(conf, props, engine_pref)
     else:
         _apply_runtime_props(spark, props)
@@ -57,8 +64,21 @@ def get_spark(conf: Conf | None = None) -> SparkSession:
     if engine == "delta-rs":
         _register_delta_rs(spark)
     spark.conf.set(ENGINE_CONF_KEY, engine)
-    log.info("Spark %s, master %s, Delta engine %s", spark.version, spark.sparkContext.master, engine)
+    where = f"Spark Connect {remote}" if is_connect(spark) else f"master {spark.sparkContext.master}"
+    log.info("Spark %s, %s, Delta engine %s", spark.version, where, engine)
     return spark
+
+
+def is_connect(spark: SparkSession) -> bool:
+    """Whether ``spark`` is a Spark Connect client session (no JVM in this process)."""
+    return type(spark).__module__.startswith("pyspark.sql.connect")
+
+
+def default_parallelism(spark: SparkSession) -> int:
+    """The cluster's task slots; under Spark Connect (no SparkContext) the shuffle partitions stand in."""
+    if not is_connect(spark):
+        return int(spark.sparkContext.defaultParallelism)
+    return int(spark.conf.get("spark.default.parallelism", None) or spark.conf.get("spark.sql.shuffle.partitions"))
 
 
 def delta_engine(spark: SparkSession) -> str:
@@ -193,6 +213,8 @@ def _delta_jar_configured(props: dict[str, str]) -> bool:
 
 def _jvm_has_class(spark: SparkSession, name: str) -> bool | None:
     """True/False from the driver JVM; None when there is no JVM to ask (Spark Connect)."""
+    if is_connect(spark):
+        return None
     jvm = getattr(spark, "_jvm", None) or getattr(spark.sparkContext, "_jvm", None)
     if jvm is None:
         return None
@@ -212,8 +234,12 @@ def _resolve_engine(spark: SparkSession, engine_pref: str) -> str:
     except Exception:
         has_delta = None
     if has_delta is None:
-        # Spark Connect (e.g. Databricks serverless): Delta is part of the server.
-        return "delta-spark"
+        # Spark Connect: no JVM to ask. A server with Delta says so in its settings (the
+        # extension, or Databricks, where Delta is built in); any other server gets the
+        # delta-rs source, registered over the connection and run in the server's workers.
+        if engine_pref == "delta-spark" or _server_has_delta(spark):
+            return "delta-spark"
+        return "delta-rs"
     if has_delta:
         return "delta-spark"
     if engine_pref == "delta-spark":
@@ -222,6 +248,12 @@ def _resolve_engine(spark: SparkSession, engine_pref: str) -> str:
             "add the jar (--packages io.delta:delta-spark_2.13:<version>) or use engine 'auto'"
         )
     return "delta-rs"
+
+
+def _server_has_delta(spark: SparkSession) -> bool:
+    extensions = spark.conf.get("spark.sql.extensions", None) or ""
+    databricks = spark.conf.get("spark.databricks.clusterUsageTags.sparkVersion", None)
+    return DELTA_EXTENSION in extensions or bool(databricks)
 
 
 def _register_delta_rs(spark: SparkSession) -> None:

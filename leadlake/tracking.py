@@ -3,12 +3,18 @@
 The default store lives in the lakehouse (``<lakehouse>/mlflow``: a SQLite
 database for runs and the registry, a folder for artifacts), so a laptop
 needs no server; any MLflow URI (a tracking server, ``databricks``) can be set
-in conf instead. A new model takes the ``champion`` alias only if it beats
-the current champion on the same validation data.
+in conf instead. A lakehouse in object storage keeps its artifacts there
+(``<lakehouse>/mlflow/artifacts``, written by MLflow with boto3 / the cloud
+SDKs and their standard credentials); SQLite cannot live in a bucket, so
+without a configured tracking URI the run database is a local file keyed by
+the lakehouse URI under ``$LEADLAKE_HOME`` (default ``~/.cache/leadlake``).
+A new model takes the ``champion`` alias only if it beats the current
+champion on the same validation data.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -16,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from leadlake import locations
 from leadlake.config import Conf
 from leadlake.errors import LeadlakeError
 
@@ -30,9 +37,21 @@ def tracking_uri(conf: Conf, section: str) -> str:
     uri = conf.get(f"{section}.mlflow.tracking_uri")
     if uri:
         return str(uri)
-    root = Path(conf.lakehouse).expanduser().resolve() / "mlflow"
+    lakehouse = locations.normalize_root(conf.lakehouse)
+    if locations.is_local(lakehouse):
+        root = Path(lakehouse) / "mlflow"
+    else:
+        home = Path(os.environ.get("LEADLAKE_HOME", Path.home() / ".cache" / "leadlake"))
+        root = home / "mlflow" / hashlib.sha256(lakehouse.encode()).hexdigest()[:16]
     root.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{root / 'mlflow.db'}"
+
+
+def artifact_root(conf: Conf) -> str:
+    """Where new experiments keep their artifacts: under the lakehouse, whatever its scheme."""
+    lakehouse = locations.normalize_root(conf.lakehouse)
+    where = locations.join(lakehouse, "mlflow", "artifacts")
+    return Path(where).as_uri() if locations.is_local(where) else where
 
 
 def start(conf: Conf, section: str) -> str:
@@ -45,9 +64,7 @@ def start(conf: Conf, section: str) -> str:
     mlflow.set_tracking_uri(uri)
     name = str(conf.get(f"{section}.mlflow.experiment"))
     if mlflow.get_experiment_by_name(name) is None:
-        artifacts = None
-        if uri.startswith("sqlite:///"):
-            artifacts = (Path(uri[len("sqlite:///"):]).parent / "artifacts").as_uri()
+        artifacts = artifact_root(conf) if uri.startswith("sqlite:///") else None
         mlflow.create_experiment(name, artifact_location=artifacts)
     mlflow.set_experiment(name)
     return name

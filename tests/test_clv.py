@@ -16,6 +16,7 @@ from leadlake.clv.orders import OrderColumns, resolve_as_of, usable_orders
 from leadlake.clv.scoring import CLV_TABLE, SEGMENTS, score_clv
 from leadlake.clv.training import train_clv
 from leadlake.ingest import QUARANTINE_TABLE
+from leadlake.lakehouse import Lakehouse
 
 from .conftest import make_conf
 
@@ -164,8 +165,12 @@ def test_score_clv_writes_one_row_per_customer_with_documented_segments(trained_
 
     from leadlake.needs.mining import customer_values
 
-    values = customer_values(lh)  # needs mining now weighs needs by CLV
-    assert values.count() == first.total
+    by_clv = Lakehouse(lh.spark, lh.conf.with_overrides({"needs": {"priority": {"value_source": "clv"}}}))
+    values = {r.customer_id: r.customer_value for r in customer_values(by_clv).collect()}
+    assert values == {c: float(r.clv_12m) for c, r in after.items()}
+    # The default, net spend, does not depend on whether score-clv ran.
+    spend = customer_values(lh)
+    assert spend.count() == lh.read("bronze.orders").select("customer_id").distinct().count()
 
 
 def test_clv_jobs_fail_in_one_line_without_orders_or_champion(spark, tmp_path, capsys):

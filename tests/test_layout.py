@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from leadlake.cli import JOBS
+from leadlake.pipeline import STAGE_NAMES
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -21,20 +22,44 @@ def test_every_job_has_a_spark_submit_entry_point():
 def test_conf_and_infra_yaml_parse_and_point_at_real_files():
     for path in [*REPO.glob("conf/**/*.yaml"), *REPO.glob("infra/**/*.yaml"), *REPO.glob("infra/**/*.yml")]:
         assert isinstance(yaml.safe_load(path.read_text()), dict), path
-    bundle = yaml.safe_load((REPO / "infra/databricks/databricks.yml").read_text())
-    for task in bundle["resources"]["jobs"]["leadlake_demo"]["tasks"]:
-        job_file = (REPO / "infra/databricks" / task["spark_python_task"]["python_file"]).resolve()
-        assert job_file.is_file(), job_file
-    app = yaml.safe_load((REPO / "infra/kubernetes/sparkapplication-demo.yaml").read_text())
-    main_file = app["spec"]["mainApplicationFile"].replace("local:///opt/leadlake/", "")
-    assert (REPO / main_file).is_file()
+    for manifest in REPO.glob("infra/kubernetes/sparkapplication-*.yaml"):
+        app = yaml.safe_load(manifest.read_text())
+        main_file = app["spec"]["mainApplicationFile"].replace("local:///opt/leadlake/", "")
+        assert (REPO / main_file).is_file(), manifest
     for conf_name in ("cluster", "databricks", "gpu"):
         profile = yaml.safe_load((REPO / "conf" / f"{conf_name}.yaml").read_text())["spark"]["profile"]
         assert (REPO / "conf" / "spark" / f"{profile}.yaml").is_file()
 
 
-def test_notebooks_are_databricks_source_format_calling_the_cli():
-    for nb in (REPO / "notebooks").glob("*.py"):
+def test_the_bundle_runs_every_stage_of_the_pipeline_in_order_from_the_wheel():
+    bundle = yaml.safe_load((REPO / "infra/databricks/databricks.yml").read_text())
+    tasks = bundle["resources"]["jobs"]["leadlake_pipeline"]["tasks"]
+    stages = []
+    for i, task in enumerate(tasks):
+        wheel = task["python_wheel_task"]
+        assert wheel["package_name"] == "leadlake" and wheel["entry_point"] == "leadlake"
+        params = wheel["parameters"]
+        assert params[:2] == ["run", "--only"] and "--lakehouse" in params and "--conf" in params
+        stages.append(params[2])
+        assert task["libraries"] == [{"whl": "../../dist/*.whl"}]
+        if i:
+            assert task["depends_on"] == [{"task_key": tasks[i - 1]["task_key"]}]
+    assert stages == [s for s in STAGE_NAMES if s != "demo-data"]
+    assert {"dev", "prod"} <= set(bundle["targets"])
+    assert bundle["artifacts"]["leadlake_wheel"]["type"] == "whl"
+    demo = bundle["targets"]["dev"]["resources"]["jobs"]["leadlake_demo"]["tasks"][0]["python_wheel_task"]
+    assert demo["parameters"][0] == "demo"
+
+
+def test_every_stage_has_a_notebook_in_databricks_source_format():
+    notebooks = sorted((REPO / "notebooks").glob("*.py"))
+    for nb in notebooks:
         text = nb.read_text()
         assert text.startswith("# Databricks notebook source"), nb
-        assert "from leadlake.cli import main" in text, nb
+        assert "from leadlake.pipeline import run_stages" in text, nb
+        for widget in ("lakehouse", "conf", "as_of"):
+            assert f'dbutils.widgets.text("{widget}"' in text, (nb, widget)
+    by_stage = {nb.stem.split("_", 1)[1].replace("_", "-"): nb for nb in notebooks}
+    assert set(by_stage) == {"overview", *STAGE_NAMES}
+    for stage in STAGE_NAMES:
+        assert f'run_stages(spark, ["{stage}"]' in by_stage[stage].read_text()

@@ -17,10 +17,10 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
+from .conftest import PIPELINE_LEADS, make_bucket
+
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "infra" / "local-cluster" / "cluster.sh"
-# Enough leads for every generator partition to hold rows on both workers; more only costs time.
-LEADS = 600
 
 
 def _free_port() -> int:
@@ -35,7 +35,7 @@ def cluster(tmp_path_factory):
         pytest.skip("LEADLAKE_SKIP_CLUSTER_TESTS=1")
     run_dir = tmp_path_factory.mktemp("cluster")
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if not k.startswith("AWS_")},
         "PYTHON": sys.executable,
         "CLUSTER_DIR": str(run_dir),
         "MASTER_PORT": str(_free_port()),
@@ -58,40 +58,6 @@ def _submit(env, *args: str, timeout: int = 400) -> str:
 
 
 @pytest.mark.cluster
-def test_delta_write_read_and_merge_through_spark_submit(cluster, tmp_path):
-    env, run_dir = cluster
-    lakehouse = tmp_path / "lakehouse"
-    out = _submit(env, "demo-data", "--lakehouse", str(lakehouse), "--leads", str(LEADS))
-    assert "Delta engine delta-rs" in out and "master spark://127.0.0.1:" in out
-
-    def rows(table: str) -> pa.Table:
-        return pa.table(DeltaTable(str(lakehouse / table)).to_pyarrow_dataset().to_table())
-
-    leads = rows("bronze/leads")
-    assert leads.num_rows == LEADS and len(set(leads["lead_id"].to_pylist())) == LEADS
-    assert rows("bronze/interactions").num_rows > LEADS
-    won = sum(o == "won" for o in rows("bronze/conversions")["outcome"].to_pylist())
-    assert rows("bronze/customers").num_rows == won > 0
-
-    # A CRM export that updates one lead and adds another: the MERGE reads the
-    # table in the executors and rewrites the files holding the key.
-    export = tmp_path / "update.csv"
-    export.write_text("lead_id,created_at,source,company\nL0000001,2025-01-01,partner,Renamed Co\n"
-                      "N0000001,2025-02-01,referral,New Co\n")
-    out = _submit(env, "ingest", "--lakehouse", str(lakehouse), "--table", "leads", "--input", str(export),
-                  "--format", "csv")
-    assert "read 2, accepted 2, quarantined 0" in out
-    leads = {r["lead_id"]: r for r in rows("bronze/leads").to_pylist()}
-    assert len(leads) == LEADS + 1
-    assert leads["L0000001"]["company"] == "Renamed Co" and leads["L0000001"]["source"] == "partner"
-    assert leads["N0000001"]["company"] == "New Co"
-    assert DeltaTable(str(lakehouse / "bronze" / "leads")).version() >= 1
-
-    executor_dirs = sorted(run_dir.glob("work-*/app-*/*"))
-    assert {p.parents[1].name for p in executor_dirs} == {"work-1", "work-2"}, executor_dirs
-
-
-@pytest.mark.cluster
 def test_a_failing_job_exits_non_zero_with_one_line(cluster, tmp_path):
     env, _ = cluster
     bad_conf = tmp_path / "bad.yaml"
@@ -104,3 +70,79 @@ def test_a_failing_job_exits_non_zero_with_one_line(cluster, tmp_path):
     assert proc.returncode == 2
     assert "leadlake demo: delta.engine must be one of auto, delta-spark, delta-rs, not 'turbo'" in out
     assert "Traceback" not in out
+
+
+CLUSTER_CONF = """
+spark:
+  profile: cluster
+  conf: {spark.sql.shuffle.partitions: 4}
+leads: {model: {max_iter: 15, max_depth: 3}}
+clv: {model: {max_iter: 10}}
+pipeline:
+  ingest: [{table: leads, input: %(export)s, format: csv}]
+"""
+
+
+@pytest.mark.cluster
+def test_the_whole_pipeline_on_the_cluster_with_the_lakehouse_in_s3(cluster, s3_server, tmp_path):
+    """`leadlake run` under spark-submit, lakehouse in a bucket of a real S3 server.
+
+    The workers were started without any AWS variable, so the executors reach
+    the bucket only through what the driver hands them; the driver is
+    configured by the standard AWS variables alone.
+    """
+    env, run_dir = cluster
+    _, aws = s3_server
+    make_bucket(aws, "crm")
+    work, home = tmp_path / "work", tmp_path / "home"
+    work.mkdir()
+    home.mkdir()
+    # A CRM export that updates one demo lead and adds another: the MERGE reads the
+    # table in the executors and rewrites the files holding the key.
+    export = tmp_path / "update.csv"
+    export.write_text("lead_id,created_at,source,company\nL0000001,2025-01-01,partner,Renamed Co\n"
+                      "N0000001,2025-02-01,referral,New Co\n")
+    conf = tmp_path / "cluster.yaml"
+    conf.write_text(CLUSTER_CONF % {"export": export})
+    submit_env = {**env, **aws, "LEADLAKE_CONF": str(conf), "HOME": str(home),
+                  "LEADLAKE_CACHE": str(home / "cache")}
+    stages = ["demo-data", "ingest", "embed", "mine-needs", "discover-leads", "train-leads", "score-leads", "feedback",
+              "train-clv", "score-clv"]
+    lakehouse = "s3://crm/lh"
+    proc = subprocess.run([str(CLUSTER), "submit", "run", "--lakehouse", lakehouse, "--demo", "--leads",
+                           str(PIPELINE_LEADS), "--only", *stages], env=submit_env, cwd=work, capture_output=True,
+                          text=True, timeout=900)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-5000:]
+    assert "master spark://127.0.0.1:" in out and "Delta engine delta-rs" in out
+    assert f"{len(stages)} stages run in" in out and "read 2, accepted 2, quarantined 0" in out
+    for name in stages:
+        assert f"\n{name:<16} done" in out, (name, out[-3000:])
+    assert aws["AWS_SECRET_ACCESS_KEY"] not in out
+
+    def rows(table: str) -> pa.Table:
+        return pa.table(DeltaTable(f"{lakehouse}/{table}", storage_options=aws).to_pyarrow_dataset().to_table())
+
+    leads = {r["lead_id"]: r for r in rows("bronze/leads").to_pylist()}
+    assert len(leads) == PIPELINE_LEADS + 1
+    assert leads["L0000001"]["company"] == "Renamed Co" and leads["L0000001"]["source"] == "partner"
+    assert leads["N0000001"]["company"] == "New Co"
+    scores = rows("gold/lead_scores")
+    assert scores.num_rows == len(leads) == len(set(scores["lead_id"].to_pylist()))
+    assert all(0.0 <= p <= 1.0 for p in scores["p_convert"].to_pylist())
+    assert set(scores["tier"].to_pylist()) <= {"high", "mid", "low"}
+    assert rows("gold/customer_clv").num_rows == rows("bronze/customers").num_rows > 0
+    assert rows("silver/text_signals").num_rows > 0 and rows("gold/discovered_leads").num_rows > 0
+    assert rows("gold/need_insights").num_rows > 0
+    assert list(work.iterdir()) == [], "files were written under the working directory"
+    executor_dirs = sorted(run_dir.glob("work-*/app-*/*"))
+    assert {p.parents[1].name for p in executor_dirs} == {"work-1", "work-2"}, executor_dirs
+
+    # Resuming from a stage rewrites the same keys; it adds no rows.
+    proc = subprocess.run([str(CLUSTER), "submit", "run", "--lakehouse", lakehouse, "--from", "score-leads",
+                           "--until", "score-leads"], env=submit_env, cwd=work, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert rows("gold/lead_scores").num_rows == len(leads)
+    assert DeltaTable(f"{lakehouse}/gold/lead_scores", storage_options=aws).version() == 1
+    assert list(work.iterdir()) == []

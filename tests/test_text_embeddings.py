@@ -151,3 +151,35 @@ def test_spark_nlp_engine_embeds_like_the_exported_model(spark, exported):
     got = {r.id: np.array(r.embedding) for r in embed(df, spec=spec).collect()}
     assert all(v.shape == (384,) for v in got.values())
     assert cos(got[0], got[1]) > cos(got[0], got[2])
+    from leadlake.needs.heads import anchor_centroids
+    from leadlake.needs.sentiment import ANCHORS, LABELS
+
+    centroids = anchor_centroids(spec, ANCHORS, LABELS)  # zero-shot anchors through Spark NLP itself
+    assert centroids.shape == (3, 384) and np.allclose(np.linalg.norm(centroids, axis=1), 1.0)
+
+
+def test_the_export_carries_what_spark_nlps_bert_loader_reads(exported):
+    """Spark NLP's ONNX BERT (com.johnsnowlabs.ml.ai.Bert) feeds input_ids, attention_mask (id != 0) and
+    all-zero token_type_ids, and fetches `pooler_output` for BertSentenceEmbeddings; loadSavedModel reads
+    model.onnx and assets/vocab.txt. The vector it gets must be the sentence embedding."""
+    from pathlib import Path
+
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    folder = Path(exported.export_dir)
+    assert (folder / "model.onnx").is_file() and (folder / "assets" / "vocab.txt").is_file()
+    session = ort.InferenceSession(str(folder / "model.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == ["input_ids", "attention_mask", "token_type_ids"]
+    assert {"pooler_output", "last_hidden_state", "sentence_embedding"} <= {o.name for o in session.get_outputs()}
+    tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    enc = tokenizer.encode_batch(["We need SSO before we sign.", "Too expensive"])
+    ids = np.array([e.ids for e in enc], dtype=np.int64)
+    feed = {"input_ids": ids, "attention_mask": (ids != 0).astype(np.int64), "token_type_ids": np.zeros_like(ids)}
+    pooled, sentence, hidden = session.run(["pooler_output", "sentence_embedding", "last_hidden_state"], feed)
+    np.testing.assert_allclose(pooled, sentence, atol=1e-6)
+    assert hidden.shape == (*ids.shape, pooled.shape[1])
+    reference = load_encoder(dataclasses.replace(exported, engine="torch"))(["We need SSO before we sign.",
+                                                                             "Too expensive"])
+    assert min(cos(a, b) for a, b in zip(pooled, reference, strict=True)) > 0.999

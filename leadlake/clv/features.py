@@ -27,14 +27,15 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
+from leadlake import catalog
 from leadlake.clv.btyd import rfm_summary
 from leadlake.clv.orders import OrderColumns
 from leadlake.config import Conf
 from leadlake.lakehouse import Lakehouse
-from leadlake.needs.mining import SIGNALS_TABLE, signal_aggregates
+from leadlake.needs.mining import signal_aggregates
 from leadlake.text.store import pooled_embeddings
 
-FEATURES_TABLE = "silver.customer_features"
+FEATURES_TABLE = catalog.CUSTOMER_FEATURES
 TARGETS = ("spend_holdout", "purchases_holdout", "churned")
 KEYS = ("customer_id", "cutoff")
 
@@ -116,9 +117,9 @@ def _feedback(lh: Lakehouse, src: CustomerSources, cutoff: dt.date) -> list[Data
     frames = [rows.groupBy("customer_id").agg(F.count(F.lit(1)).alias("fb_count"),
                                               F.avg("rating").alias("fb_rating_mean"),
                                               F.min("rating").alias("fb_rating_min"))]
-    if lh.exists(SIGNALS_TABLE):
-        signals = lh.read(SIGNALS_TABLE, columns=["source", "customer_id", "ts", "sentiment_score", "sentiment_label",
-                                                  "need_category", "is_urgent"]) \
+    if lh.exists(catalog.TEXT_SIGNALS):
+        signals = lh.read(catalog.TEXT_SIGNALS, columns=["source", "customer_id", "ts", "sentiment_score",
+                                                         "sentiment_label", "need_category", "is_urgent"]) \
             .where((F.col("source") == table) & F.col("customer_id").isNotNull()
                    & (F.to_date("ts") <= F.lit(cutoff)))
         frames.append(signals.groupBy("customer_id").agg(*signal_aggregates("fb_", src.need_categories)))

@@ -16,6 +16,7 @@ customers.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 
@@ -35,6 +36,8 @@ FEATURES = "features"
 # Where p_churn can come from: the pipeline's churn classifier, BG/NBD's P(no purchase in the
 # horizon), or BG/NBD's 1 - P(alive). "bgnbd" is how runs before not_alive existed name the second.
 CHURN_SOURCES = ("gbt", "p_no_purchase", "not_alive")
+
+log = logging.getLogger("leadlake.clv")
 
 
 def churn_probability(source: str) -> Column:
@@ -91,9 +94,10 @@ def _front(spec: ClvFeatureSpec, conf: Conf, max_bins: int) -> tuple[list, list[
     return stages, inputs, trees
 
 
-def _max_bins(train: DataFrame, spec: ClvFeatureSpec) -> int:
+def _arity(train: DataFrame, spec: ClvFeatureSpec) -> int:
+    """Values of the widest categorical feature once indexed (its distinct values plus the unseen bucket)."""
     cards = [train.select(F.countDistinct(c)).first()[0] for c in spec.categorical]
-    return max([32, *[c + 2 for c in cards]])
+    return max([0, *[c + 2 for c in cards]])
 
 
 def fit_clv_model(train: DataFrame, spec: ClvFeatureSpec, conf: Conf) -> PipelineModel:
@@ -107,14 +111,15 @@ def fit_clv_model(train: DataFrame, spec: ClvFeatureSpec, conf: Conf) -> Pipelin
     if train.where(F.col("spend_holdout") > 0).isEmpty() or train.where(F.col("churned") == 1.0).isEmpty():
         raise ValueError("training customers need both: some who bought in the horizon and some who did not")
     log_target = bool((conf.get("clv.model") or {}).get("log_target", False))
-    front, _, trees = _front(spec, conf, _max_bins(train, spec))
+    arity = _arity(train, spec)
+    front, _, trees = _front(spec, conf, max(32, arity))
     btyd = front[0].fit(train)
     prep = Pipeline(stages=front[1:]).fit(btyd.transform(train))
     data = prep.transform(btyd.transform(train)).persist()
     try:
         churn = GBTClassifier(labelCol="churned", predictionCol="_churn_pred", **trees) \
-            .setProbabilityCol("_churn_prob").setRawPredictionCol("_churn_raw").fit(data)
-        buyers = data.where(F.col("spend_holdout") > 0)
+            .setProbabilityCol("_churn_prob").setRawPredictionCol("_churn_raw").fit(_fit_set(data, arity))
+        buyers = _fit_set(data.where(F.col("spend_holdout") > 0), arity)
         label = F.log1p("spend_holdout") if log_target else F.col("spend_holdout")
         spend = GBTRegressor(labelCol="_label", predictionCol="_pred", **trees).fit(buyers.withColumn("_label", label))
         if log_target:
@@ -130,6 +135,21 @@ def fit_clv_model(train: DataFrame, spec: ClvFeatureSpec, conf: Conf) -> Pipelin
                                     "AS clv_12m FROM __THIS__")
     return PipelineModel(stages=[btyd, *prep.stages, churn, PositiveProbability(inputCol="_churn_prob",
                                                                                 outputCol="p_churn"), spend, back])
+
+
+def _fit_set(df: DataFrame, arity: int) -> DataFrame:
+    """``df``, with categorical features read as ordered codes when there are fewer rows than categories.
+
+    Spark's trees cap their bins at the number of training rows and then
+    refuse a categorical feature with more values than that; a small
+    lakehouse (a few dozen buyers) would fail to train at all. Dropping the
+    column's ML attributes lets the trees split the codes as numbers instead.
+    """
+    if df.limit(arity).count() >= arity:
+        return df
+    log.warning("only %d training rows for up to %d categories: categorical features split as ordered codes",
+                df.count(), arity)
+    return df.withColumn(FEATURES, F.col(FEATURES).alias(FEATURES, metadata={}))
 
 
 def _discount_factor(conf: Conf) -> float:
@@ -159,7 +179,10 @@ def value_metrics(scored: DataFrame, prediction: str, target: str = "spend_holdo
     captured = by_pred.where(F.col("_r") <= top).agg(F.sum("_y")).first()[0] or 0.0
     best = by_true.where(F.col("_r") <= top).agg(F.sum("_y")).first()[0] or 0.0
     ranks = _average_rank(_average_rank(data, "_p", "_rp"), "_y", "_ry")
-    rho = ranks.agg(F.corr("_rp", "_ry")).first()[0]
+    # Pearson on ranks, written out: F.corr divides by zero under ANSI when every prediction ties.
+    m = ranks.agg(F.covar_pop("_rp", "_ry").alias("cov"), F.stddev_pop("_rp").alias("sp"),
+                  F.stddev_pop("_ry").alias("sy")).first()
+    rho = m["cov"] / (m["sp"] * m["sy"]) if m["sp"] and m["sy"] else 0.0
     return {"rmse": float(agg["rmse"]), "mae": float(agg["mae"]), "spearman": float(rho or 0.0),
             "top20_capture": captured / total if total else 0.0, "top20_capture_best": best / total if total else 0.0,
             "mean_prediction": float(agg["mean_pred"]), "mean_actual": float(agg["mean_actual"]), "n": float(n)}

@@ -28,9 +28,9 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from leadlake import catalog
 from leadlake.config import Conf
 from leadlake.errors import LeadlakeError
-from leadlake.ingest import QUARANTINE_TABLE
 from leadlake.lakehouse import Lakehouse
 from leadlake.progress import stage
 
@@ -122,7 +122,7 @@ def usable_orders(lh: Lakehouse, conf: Conf, today: dt.date | None = None) -> tu
         if report.accepted + sum(counts.values()) != report.read:
             raise LeadlakeError(f"order lines do not reconcile: {report}")
         if sum(counts.values()):
-            lh.upsert(quarantine_rows(rejected, cols.table), QUARANTINE_TABLE, ["quarantine_id"])
+            lh.upsert(quarantine_rows(rejected, cols.table), catalog.QUARANTINE, ["quarantine_id"])
         rejected.unpersist()
     if report.accepted == 0:
         raise NoOrders(f"{cols.table} has no usable order lines ({report})")

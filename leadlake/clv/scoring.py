@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from leadlake import tracking
+from leadlake import catalog, tracking
 from leadlake.clv.features import CustomerSources, customer_features
 from leadlake.clv.model import ClvFeatureSpec, churn_probability
 from leadlake.clv.orders import resolve_as_of, usable_orders
@@ -48,7 +48,7 @@ from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.clv")
 
-CLV_TABLE = "gold.customer_clv"
+CLV_TABLE = catalog.CUSTOMER_CLV
 SEGMENTS = ("champions", "loyal", "occasional", "at_risk", "hibernating", "new")
 
 

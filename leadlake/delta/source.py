@@ -18,6 +18,9 @@ is not available to Python data sources), ``mergeSchema``,
 ``overwriteSchema``, ``txnAppId`` + ``txnVersion``, ``userMetadata``,
 ``maxCommitRetries``, ``targetFileRows``, and for MERGE rewrites
 ``removeFiles`` + ``readVersion``.
+Both: ``storageOptionsSecret``, a JSON object of delta-rs storage options
+(object-store credentials and endpoint) for executors whose environment lacks
+them; the name carries "secret" so that Spark redacts it in plans and the UI.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -56,6 +58,7 @@ from leadlake.delta.schema import (
 )
 from leadlake.delta.stats import file_stats, may_match
 from leadlake.errors import ConcurrentWriteConflict, DeltaError, SchemaMismatch, TableNotFound
+from leadlake.locations import delta_uri, filesystem, normalize_root
 
 log = logging.getLogger("leadlake.delta")
 
@@ -65,6 +68,7 @@ DEFAULT_MAX_PARTITION_BYTES = 128 * 1024 * 1024
 OPEN_COST_BYTES = 4 * 1024 * 1024
 DEFAULT_BATCH_ROWS = 16384
 DEFAULT_TARGET_FILE_ROWS = 1_000_000
+STORAGE_OPTION = "storageOptionsSecret"
 
 
 def _flag(options: Mapping[str, str], key: str) -> bool:
@@ -85,23 +89,28 @@ def table_uri(options: Mapping[str, str]) -> str:
     path = options.get("path")
     if not path:
         raise DeltaError("no table path: use spark.read.format('delta').load(PATH) or .save(PATH)")
-    if "://" not in path:
-        path = os.path.abspath(os.path.expanduser(path))
-    return path.rstrip("/")
+    return normalize_root(path)
 
 
-def _filesystem(uri: str) -> tuple[pafs.FileSystem, str]:
-    return pafs.FileSystem.from_uri(uri)
+def storage_of(options: Mapping[str, str]) -> dict[str, str]:
+    """The storage options a read or write was given (Spark lower-cases option keys)."""
+    raw = options.get(STORAGE_OPTION.lower()) or options.get(STORAGE_OPTION)
+    return {str(k): str(v) for k, v in json.loads(raw).items()} if raw else {}
 
 
-def open_table(uri: str, options: Mapping[str, str] | None = None):
+def _filesystem(uri: str, storage: Mapping[str, str] | None = None) -> tuple[pafs.FileSystem, str]:
+    return filesystem(uri, storage)
+
+
+def open_table(uri: str, options: Mapping[str, str] | None = None, storage: Mapping[str, str] | None = None):
     """The table's snapshot at the requested version (latest by default)."""
     from deltalake import DeltaTable
     from deltalake.exceptions import TableNotFoundError
 
     options = options or {}
+    storage = dict(storage) if storage is not None else storage_of(options)
     try:
-        table = DeltaTable(uri)
+        table = DeltaTable(delta_uri(uri), storage_options=storage or None)
     except TableNotFoundError:
         raise TableNotFound(f"no Delta table at {uri}") from None
     version = options.get("versionasof")
@@ -196,6 +205,7 @@ class DeltaRsReader(DataSourceReader):
     def __init__(self, options: dict[str, str], schema: StructType) -> None:
         self.options = options
         self.uri = table_uri(options)
+        self.storage = storage_of(options)
         table = open_table(self.uri, options)
         # Pin the snapshot now so planning and every task read the same version.
         self.version = table.version()
@@ -211,7 +221,7 @@ class DeltaRsReader(DataSourceReader):
             yield f
 
     def partitions(self) -> list[InputPartition]:
-        table = open_table(self.uri, {"versionasof": str(self.version)})
+        table = open_table(self.uri, {"versionasof": str(self.version)}, self.storage)
         actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
         only = set(json.loads(self.options["files"])) if self.options.get("files") else None
         parts = set(self.partition_columns)
@@ -233,7 +243,7 @@ class DeltaRsReader(DataSourceReader):
 
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
         target = arrow_schema(self.schema)
-        filesystem, root = _filesystem(self.uri)
+        filesystem, root = _filesystem(self.uri, self.storage)
         batch_rows = int(self.options.get("batchsize", DEFAULT_BATCH_ROWS))
         for f in partition.files:
             yield from _read_file(filesystem, root, f, target, batch_rows)
@@ -329,6 +339,7 @@ class AddedFiles(WriterCommitMessage):
 class DeltaRsWriter(DataSourceArrowWriter):
     def __init__(self, options: dict[str, str], schema: StructType, overwrite: bool) -> None:
         self.uri = table_uri(options)
+        self.storage = storage_of(options)
         self.overwrite = overwrite
         self.options = options
         self.job_id = uuid.uuid4().hex[:12]
@@ -380,7 +391,7 @@ class DeltaRsWriter(DataSourceArrowWriter):
 
     def _existing(self):
         try:
-            return open_table(self.uri)
+            return open_table(self.uri, storage=self.storage)
         except TableNotFound:
             return None
 
@@ -389,7 +400,8 @@ class DeltaRsWriter(DataSourceArrowWriter):
             for _ in iterator:
                 pass
             return AddedFiles([])
-        writer = _TaskFiles(self.uri, self.data_schema, self.partition_by, self.target_rows, self.job_id)
+        writer = _TaskFiles(self.uri, self.data_schema, self.partition_by, self.target_rows, self.job_id,
+                            self.storage)
         try:
             for batch in iterator:
                 writer.write(batch)
@@ -407,22 +419,23 @@ class DeltaRsWriter(DataSourceArrowWriter):
         try:
             _commit(self, adds)
         except BaseException:
-            _delete(self.uri, adds)
+            _delete(self.uri, adds, self.storage)
             raise
 
     def abort(self, messages: list[WriterCommitMessage | None]) -> None:
-        _delete(self.uri, [a for m in messages if isinstance(m, AddedFiles) for a in m.adds])
-        _delete_job_files(self.uri, self.job_id)
+        _delete(self.uri, [a for m in messages if isinstance(m, AddedFiles) for a in m.adds], self.storage)
+        _delete_job_files(self.uri, self.job_id, self.storage)
 
 
-def _delete_job_files(uri: str, job_id: str, passes: int = 4, settle_s: float = 0.5) -> None:
+def _delete_job_files(uri: str, job_id: str, storage: Mapping[str, str], passes: int = 4,
+                      settle_s: float = 0.5) -> None:
     """Remove every file this write job created, including those of failed tasks.
 
     A task whose input died upstream can still be closing its file when the
     job aborts, so look again until a pass finds nothing (files named with the
     job id are never in the log: the job did not commit).
     """
-    filesystem, root = _filesystem(uri)
+    filesystem, root = _filesystem(uri, storage)
     for i in range(passes):
         selector = pafs.FileSelector(root, recursive=True, allow_not_found=True)
         found = [
@@ -460,8 +473,9 @@ def _check_overwrite(current: StructType, incoming: StructType) -> None:
 class _TaskFiles:
     """The Parquet files one task writes, one open file per partition value."""
 
-    def __init__(self, uri: str, schema: pa.Schema, partition_by: list[str], target_rows: int, job_id: str):
-        self.fs, self.root = _filesystem(uri)
+    def __init__(self, uri: str, schema: pa.Schema, partition_by: list[str], target_rows: int, job_id: str,
+                 storage: Mapping[str, str]):
+        self.fs, self.root = _filesystem(uri, storage)
         self.job_id = job_id
         self.schema = schema
         self.partition_by = partition_by
@@ -577,8 +591,8 @@ def _partition_text(value: Any) -> str:
     return str(value)
 
 
-def _delete(uri: str, adds: list[dict[str, Any]]) -> None:
-    filesystem, root = _filesystem(uri)
+def _delete(uri: str, adds: list[dict[str, Any]], storage: Mapping[str, str]) -> None:
+    filesystem, root = _filesystem(uri, storage)
     for a in adds:
         try:
             filesystem.delete_file(f"{root}/{unquote(a['path'])}")
@@ -607,25 +621,26 @@ def _commit(w: DeltaRsWriter, adds: list[dict[str, Any]]) -> None:
     schema = spark_to_delta(w.table_schema)
     blind_append = not w.overwrite and not w.remove_files
     retries = int(w.options.get("maxcommitretries", 10)) if blind_append else 0
+    uri, storage = delta_uri(w.uri), w.storage or None
     props = CommitProperties(
         custom_metadata=metadata, max_commit_retries=retries, app_transactions=app
     )
     try:
         if not w.exists:
             create_table_with_add_actions(
-                w.uri, schema, actions, mode="error", partition_by=w.partition_by,
-                commit_properties=props,
+                uri, schema, actions, mode="error", partition_by=w.partition_by,
+                storage_options=storage, commit_properties=props,
             )
         elif w.overwrite and w.schema_change:
             create_table_with_add_actions(
-                w.uri, schema, actions, mode="overwrite", partition_by=w.partition_by,
-                commit_properties=props,
+                uri, schema, actions, mode="overwrite", partition_by=w.partition_by,
+                storage_options=storage, commit_properties=props,
             )
         else:
-            table = DeltaTable(w.uri, version=w.read_version)
+            table = DeltaTable(uri, version=w.read_version, storage_options=storage)
             if w.schema_change:
                 _add_columns(table, w.table_schema)
-                table = DeltaTable(w.uri, version=w.read_version + 1)
+                table = DeltaTable(uri, version=w.read_version + 1, storage_options=storage)
             if w.remove_files:
                 actions += _removals(table, set(w.remove_files))
             table.create_write_transaction(

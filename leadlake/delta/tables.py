@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
+from leadlake import locations
 from leadlake.config import Conf
 from leadlake.errors import ConfError
 
@@ -46,12 +46,11 @@ def resolve_table(conf: Conf, name: str) -> TableRef:
     catalog = conf.get("catalog")
     if catalog and not override.get("path"):
         return TableRef(name, catalog_name=_check_catalog_name(f"{catalog}.{name}"))
-    root = Path(conf.lakehouse).expanduser().resolve()
-    rel = override.get("path") or name.replace(".", "/")
-    target = (root / rel).resolve()
-    if target == root or not target.is_relative_to(root):
-        raise ConfError(f"table {name} resolves to {target}, outside the lakehouse root {root}")
-    return TableRef(name, path=str(target))
+    rel = str(override.get("path") or name.replace(".", "/"))
+    try:
+        return TableRef(name, path=locations.join(conf.lakehouse, rel))
+    except ConfError as exc:
+        raise ConfError(f"table {name}: {exc}") from None
 
 
 def _check_catalog_name(name: str) -> str:

@@ -14,14 +14,13 @@ import logging
 
 from pyspark.sql import functions as F
 
-from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
 from leadlake.needs import models_dir
-from leadlake.needs.categories import NeedsModel, evaluate_needs, load_needs, needs_dir, taxonomy, train_needs
+from leadlake.needs.categories import load_needs
 from leadlake.needs.mining import INSIGHTS_TABLE, mine_needs
 from leadlake.needs.sentiment import load_sentiment
-from leadlake.progress import stage
-from leadlake.text.encoders import EncoderSpec, encoder_spec
+from leadlake.needs.training import train_needs_head
+from leadlake.text.encoders import encoder_spec
 
 log = logging.getLogger("leadlake.needs")
 
@@ -30,27 +29,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--train", action="store_true",
                         help="fit the need-category head on the labelled examples in needs.labels first")
     parser.add_argument("--top", type=int, default=10, help="needs to print (default 10)")
-
-
-def train_from_labels(lh: Lakehouse, spec: EncoderSpec) -> NeedsModel:
-    labels = lh.conf.get("needs.labels") or {}
-    table = labels.get("table") if isinstance(labels, dict) else None
-    if not table:
-        raise ConfError("--train needs needs.labels: {table: ..., text: ..., label: ...} in the conf")
-    text_col, label_col = labels.get("text", "text"), labels.get("label", "need_category")
-    categories = taxonomy(lh.conf)
-    data = lh.read(table, columns=[text_col, label_col]).select(
-        F.col(text_col).alias("text"), F.col(label_col).alias("need_category"))
-    train, held_out = data.randomSplit([0.8, 0.2], seed=11)
-    with stage(log, f"train the need-category head on {table}") as st:
-        model = train_needs(train, spec, categories)
-        st.rows = train.count()
-    metrics = evaluate_needs(held_out, model, spec)
-    print(f"need-category head: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
-          f"on {int(metrics['n']):,} held-out labelled texts")
-    folder = needs_dir(models_dir(lh.conf), spec)
-    model.save(folder)
-    return model
 
 
 def format_top_needs(lh: Lakehouse, top: int) -> str:
@@ -67,7 +45,11 @@ def format_top_needs(lh: Lakehouse, top: int) -> str:
 
 def run(ctx, args: argparse.Namespace) -> int:
     lh, spec = ctx.lakehouse, encoder_spec(ctx.conf)
-    needs = train_from_labels(lh, spec) if args.train else load_needs(models_dir(ctx.conf), spec, ctx.conf)
+    if args.train:
+        needs, head = train_needs_head(lh, spec)
+        print(head)
+    else:
+        needs = load_needs(models_dir(ctx.conf), spec, ctx.conf)
     sentiment = load_sentiment(models_dir(ctx.conf), spec)
     report = mine_needs(lh, ctx.conf, spec, sentiment, needs)
     print(report)

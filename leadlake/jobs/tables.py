@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from leadlake import locations
 from leadlake.delta.source import open_table
 from leadlake.delta.tables import LAYERS
 
@@ -24,23 +25,24 @@ class TableSummary:
     last_commit: str
 
 
-def summarize_lakehouse(root: str) -> list[TableSummary]:
+def summarize_lakehouse(root: str, storage: Mapping[str, str] | None = None) -> list[TableSummary]:
     """Every Delta table under ``<root>/<layer>/``, read from the Delta log alone (no scan)."""
     out: list[TableSummary] = []
-    base = Path(root)
+    root = locations.normalize_root(root)
+    storage = locations.storage_options(root) if storage is None else storage
     for layer in LAYERS:
-        layer_dir = base / layer
-        if not layer_dir.is_dir():
-            continue
-        for table_dir in sorted(p for p in layer_dir.iterdir() if (p / "_delta_log").is_dir()):
-            table = open_table(str(table_dir))
+        layer_uri = locations.join(root, layer)
+        for name in locations.list_dirs(layer_uri, storage):
+            if "_delta_log" not in locations.list_dirs(locations.join(layer_uri, name), storage):
+                continue
+            table = open_table(locations.join(layer_uri, name), storage=storage)
             actions = pa.table(table.get_add_actions(flatten=True))
             rows = pc.sum(actions["num_records"]).as_py() if actions.num_rows else 0
             last = table.history(1)[0]
             when = dt.datetime.fromtimestamp(last["timestamp"] / 1000, dt.timezone.utc)
             out.append(
                 TableSummary(
-                    name=f"{layer}.{table_dir.name}",
+                    name=f"{layer}.{name}",
                     version=table.version(),
                     rows=int(rows or 0),
                     files=actions.num_rows,
@@ -68,5 +70,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx, args: argparse.Namespace) -> int:
-    print(format_summaries(summarize_lakehouse(str(Path(ctx.conf.lakehouse).resolve()))))
+    print(format_summaries(summarize_lakehouse(ctx.conf.lakehouse)))
     return 0

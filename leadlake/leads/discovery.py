@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from leadlake import catalog
 from leadlake.config import Conf
 from leadlake.errors import ConfError, LeadlakeError
 from leadlake.lakehouse import Lakehouse
@@ -34,11 +34,11 @@ from leadlake.needs.heads import PROBS, anchor_centroids, best_label, with_label
 from leadlake.needs.mining import read_texts, sources_from_conf
 from leadlake.progress import stage
 from leadlake.text.encoders import EncoderSpec
-from leadlake.text.store import EMBEDDINGS_TABLE, update_text_embeddings
+from leadlake.text.store import update_text_embeddings
 
 log = logging.getLogger("leadlake.leads")
 
-DISCOVERED_TABLE = "gold.discovered_leads"
+DISCOVERED_TABLE = catalog.DISCOVERED_LEADS
 CLASSES_KEY = "discovery.classes"
 
 
@@ -55,8 +55,9 @@ class DiscoveryReport:
                 f"{self.without_text:,} without text; {self.written:,} rows in {DISCOVERED_TABLE}")
 
 
-def discovery_dir(root: str | Path, spec: EncoderSpec) -> Path:
-    return Path(root) / "discovery" / spec.model_id.replace("/", "__")
+def discovery_parts(spec: EncoderSpec) -> tuple[str, str]:
+    """Where, under a model store, the lead-discovery head for one encoder lives."""
+    return "discovery", spec.model_id.replace("/", "__")
 
 
 def lead_class(conf: Conf) -> str:
@@ -68,7 +69,7 @@ def lead_class(conf: Conf) -> str:
 
 def load_discovery(conf: Conf, spec: EncoderSpec) -> NeedsModel:
     """The trained head for these classes if there is one, else zero-shot."""
-    return load_classifier(discovery_dir(models_dir(conf), spec), spec, taxonomy(conf, CLASSES_KEY), 0.0)
+    return load_classifier(models_dir(conf), discovery_parts(spec), spec, taxonomy(conf, CLASSES_KEY), 0.0)
 
 
 def classify_messages(df: DataFrame, model: NeedsModel, spec: EncoderSpec, emb_col: str, positive: str) -> DataFrame:
@@ -97,7 +98,7 @@ def train_discovery(lh: Lakehouse, conf: Conf, spec: EncoderSpec) -> tuple[Needs
         model = train_needs(train, spec, classes, label_col="message_class")
         st.rows = train.count()
     metrics = evaluate_needs(held_out, model, spec, label_col="message_class")
-    model.save(discovery_dir(models_dir(conf), spec))
+    model.save(models_dir(conf), *discovery_parts(spec))
     return model, metrics
 
 
@@ -109,7 +110,7 @@ def discover_leads(lh: Lakehouse, conf: Conf, spec: EncoderSpec, model: NeedsMod
     texts = read_texts(lh, sources).persist()
     try:
         with stage(log, f"classify inbound messages ({model.method})") as st:
-            emb = lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "model_id", "embedding"]) \
+            emb = lh.read(catalog.TEXT_EMBEDDINGS, columns=["text_hash", "model_id", "embedding"]) \
                 .where(F.col("model_id") == spec.model_id).select("text_hash", F.col("embedding").alias("_emb"))
             classified = classify_messages(texts.join(emb, "text_hash", "left"), model, spec, "_emb", positive)
             rows = classified.select(

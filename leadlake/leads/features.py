@@ -17,16 +17,17 @@ from dataclasses import dataclass, field
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from leadlake import catalog
 from leadlake.config import Conf
 from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.junk import bot_like, junk_flags
-from leadlake.needs.mining import SIGNALS_TABLE, signal_aggregates
+from leadlake.needs.mining import signal_aggregates
 from leadlake.text.store import pooled_embeddings
 
 log = logging.getLogger("leadlake.leads")
 
-FEATURES_TABLE = "silver.lead_features"
+FEATURES_TABLE = catalog.LEAD_FEATURES
 # The need mix columns are fixed: a model trained on them must find the same columns when it scores.
 NEED_CATEGORIES = ("product_feature", "service_quality", "user_experience", "pricing", "other")
 SENIORITY = [
@@ -148,8 +149,8 @@ def _interaction_features(lh: Lakehouse, window: DataFrame, s: LeadSchema) -> tu
     aggs += [F.sum((F.lower("channel") == c).cast("int")).alias(f"msg_{c}") for c in channels]
     counts = msgs.groupBy(s.id).agg(*aggs)
     text = pooled_embeddings(lh, msgs, s.id)
-    if text is not None and lh.exists(SIGNALS_TABLE):
-        sig = lh.read(SIGNALS_TABLE, columns=["source", "source_id", "lead_id", "ts", "sentiment_score",
+    if text is not None and lh.exists(catalog.TEXT_SIGNALS):
+        sig = lh.read(catalog.TEXT_SIGNALS, columns=["source", "source_id", "lead_id", "ts", "sentiment_score",
                                               "sentiment_label", "need_category", "is_urgent"]) \
             .where(F.col("source") == table).withColumnRenamed("lead_id", s.id).join(window, s.id) \
             .where((F.col("ts") >= F.col("_start")) & (F.col("ts") < F.col("_cutoff")))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from leadlake import tracking
+from leadlake import catalog, tracking
 from leadlake.config import Conf
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import LeadSchema, build_lead_features
@@ -28,8 +28,8 @@ from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.leads")
 
-SCORES_TABLE = "gold.lead_scores"
-THRESHOLDS_TABLE = "gold.tier_thresholds"
+SCORES_TABLE = catalog.LEAD_SCORES
+THRESHOLDS_TABLE = catalog.TIER_THRESHOLDS
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,10 @@ leadlake's tables: ``score_sentiment``, ``classify_needs`` and
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pyspark.sql import DataFrame
 
 from leadlake.config import Conf, load_conf
+from leadlake.ml.store import ModelStore, model_store
 from leadlake.needs.categories import NeedsModel, classify_with, load_needs
 from leadlake.needs.entities import extract_entities
 from leadlake.needs.sentiment import SentimentModel, load_sentiment
@@ -21,8 +20,9 @@ from leadlake.text.encoders import EncoderSpec, encoder_spec
 __all__ = ["classify_needs", "extract_entities", "models_dir", "score_sentiment"]
 
 
-def models_dir(conf: Conf) -> Path:
-    return Path(conf.get("text.models_dir") or Path(conf.lakehouse).expanduser().resolve() / "models")
+def models_dir(conf: Conf) -> ModelStore:
+    """Where the heads of this conf's lakehouse are kept (``text.models_dir`` or ``<lakehouse>/models``)."""
+    return model_store(conf)
 
 
 def score_sentiment(

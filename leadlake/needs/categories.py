@@ -10,7 +10,6 @@ embeddings is trained and saved beside the sentiment head, and used instead.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from pyspark.sql import functions as F
 
 from leadlake.config import Conf
 from leadlake.errors import ConfError
+from leadlake.ml.store import ModelStore, as_store
 from leadlake.needs.heads import PROBS, anchor_centroids, best_label, fit_head, with_label_probs
 from leadlake.text import embed
 from leadlake.text.encoders import EncoderSpec
@@ -49,11 +49,15 @@ class NeedsModel:
     def method(self) -> str:
         return "supervised" if self.head is not None else "zero-shot"
 
-    def save(self, folder: str | Path) -> None:
+    def save(self, models: ModelStore | str | Path, *parts: str) -> str:
+        """Save the head at ``parts`` of the store (default: the need-category head's place)."""
         if self.head is None:
             raise ValueError("a zero-shot needs model has nothing to save")
-        self.head.write().overwrite().save(str(folder))
-        (Path(folder) / "labels.json").write_text(json.dumps(list(self.labels)))
+        store = as_store(models)
+        parts = parts or needs_parts(self.model_id)
+        uri = store.save(self.head, *parts)
+        store.write_json(list(self.labels), *parts, "labels.json")
+        return uri
 
 
 def taxonomy(conf: Conf, key: str = "needs.categories") -> dict[str, list[str]]:
@@ -70,26 +74,27 @@ def taxonomy(conf: Conf, key: str = "needs.categories") -> dict[str, list[str]]:
     return out
 
 
-def needs_dir(models_dir: str | Path, spec: EncoderSpec) -> Path:
-    return Path(models_dir) / "needs" / spec.model_id.replace("/", "__")
+def needs_parts(model_id: str) -> tuple[str, str]:
+    """Where, under a model store, the need-category head for one encoder lives."""
+    return "needs", model_id.replace("/", "__")
 
 
-def load_needs(models_dir: str | Path, spec: EncoderSpec, conf: Conf) -> NeedsModel:
+def load_needs(models: ModelStore | str | Path, spec: EncoderSpec, conf: Conf) -> NeedsModel:
     """The saved head when one was trained for this taxonomy, else zero-shot."""
-    return load_classifier(needs_dir(models_dir, spec), spec, taxonomy(conf),
+    return load_classifier(as_store(models), needs_parts(spec.model_id), spec, taxonomy(conf),
                            float(conf.get("needs.min_confidence", 0.3)))
 
 
-def load_classifier(folder: Path, spec: EncoderSpec, categories: Mapping[str, Sequence[str]],
-                    min_confidence: float) -> NeedsModel:
-    """A text classifier over embeddings: the head saved in ``folder`` if it has these labels, else zero-shot."""
-    labels_file = folder / "labels.json"
-    if labels_file.exists():
-        saved = json.loads(labels_file.read_text())
+def load_classifier(store: ModelStore, parts: Sequence[str], spec: EncoderSpec,
+                    categories: Mapping[str, Sequence[str]], min_confidence: float) -> NeedsModel:
+    """A text classifier over embeddings: the head saved at ``parts`` if it has these labels, else zero-shot."""
+    if store.exists(*parts, "labels.json"):
+        saved = store.read_json(*parts, "labels.json")
         if saved == list(categories):
-            return NeedsModel(spec.model_id, categories, LogisticRegressionModel.load(str(folder)), min_confidence)
+            return NeedsModel(spec.model_id, categories, store.load(LogisticRegressionModel, *parts),
+                              min_confidence)
         log.warning("the head at %s was trained for labels %s, conf now has %s; using zero-shot",
-                    folder, saved, list(categories))
+                    store.path(*parts), saved, list(categories))
     return NeedsModel(spec.model_id, categories, None, min_confidence)
 
 

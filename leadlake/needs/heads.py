@@ -32,9 +32,30 @@ def anchor_centroids(spec: EncoderSpec, anchors: Mapping[str, Sequence[str]], la
     missing = [label for label in labels if not anchors.get(label)]
     if missing:
         raise ValueError(f"no anchor phrases for label(s) {', '.join(missing)}")
-    encode = load_encoder(spec)
+    encode = _spark_nlp_encoder(spec) if spec.engine == "spark-nlp" else load_encoder(spec)
     centroids = np.stack([encode(list(anchors[label])).mean(axis=0) for label in labels])
     return centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
+
+
+def _spark_nlp_encoder(spec: EncoderSpec):
+    """Anchors embedded by Spark NLP itself, so centroids and texts come from the same engine.
+
+    Spark NLP runs in the JVM, not in a Python worker, so the anchors (a few
+    dozen phrases) go through a small DataFrame on the active session.
+    """
+    from pyspark.sql import SparkSession
+
+    from leadlake.text import embed
+
+    def encode(texts: list[str]) -> np.ndarray:
+        spark = SparkSession.getActiveSession()
+        if spark is None:
+            raise RuntimeError("text.engine spark-nlp embeds anchor phrases on the active SparkSession; none is active")
+        df = spark.createDataFrame([(i, t) for i, t in enumerate(texts)], "i int, text string")
+        rows = embed(df, "text", "_v", spec=spec).orderBy("i").select("_v").collect()
+        return np.asarray([r["_v"] for r in rows], dtype=np.float32)
+
+    return encode
 
 
 def zero_shot_probs(emb: Column, centroids: np.ndarray, temperature: float = 20.0) -> Column:

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from leadlake import catalog
 from leadlake.config import Conf
 from leadlake.errors import ConfError
 from leadlake.frames import with_overall
@@ -35,13 +36,13 @@ from leadlake.needs.topics import Topics, discover_topics
 from leadlake.progress import stage
 from leadlake.text.encoders import EncoderSpec
 from leadlake.text.pii import clean_text, text_key
-from leadlake.text.store import EMBEDDINGS_TABLE, update_text_embeddings
+from leadlake.text.store import update_text_embeddings
 
 log = logging.getLogger("leadlake.needs")
 
-SIGNALS_TABLE = "silver.text_signals"
-INSIGHTS_TABLE = "gold.need_insights"
-CUSTOMER_NEEDS_TABLE = "gold.customer_needs"
+SIGNALS_TABLE = catalog.TEXT_SIGNALS
+INSIGHTS_TABLE = catalog.NEED_INSIGHTS
+CUSTOMER_NEEDS_TABLE = catalog.CUSTOMER_NEEDS
 WHO = ("customer_id", "lead_id")
 
 
@@ -123,7 +124,7 @@ def _with_customers(lh: Lakehouse, texts: DataFrame) -> DataFrame:
 def classify_texts(lh: Lakehouse, texts: DataFrame, spec: EncoderSpec, sentiment: SentimentModel,
                    needs: NeedsModel) -> DataFrame:
     """Texts with their stored embedding (``_emb``), sentiment and need category."""
-    emb = lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "model_id", "embedding"]) \
+    emb = lh.read(catalog.TEXT_EMBEDDINGS, columns=["text_hash", "model_id", "embedding"]) \
         .where(F.col("model_id") == spec.model_id).select("text_hash", F.col("embedding").alias("_emb"))
     return (
         texts.join(emb, "text_hash", "left")
@@ -161,13 +162,25 @@ def with_topics_and_entities(lh: Lakehouse, classified: DataFrame, topics: Topic
 
 
 def customer_values(lh: Lakehouse) -> DataFrame:
-    """What each customer is worth: CLV where scored, else net spend to date."""
-    if lh.exists("gold.customer_clv"):
-        return lh.read("gold.customer_clv", columns=["customer_id", "clv_12m"]).select(
+    """What each customer is worth, by ``needs.priority.value_source``.
+
+    Chosen in conf rather than by which tables happen to exist, so that
+    mine-needs weighs needs the same way whether or not score-clv ran before it.
+    """
+    source = str(lh.conf.get("needs.priority.value_source", "net_spend"))
+    if source == "clv":
+        if not lh.exists(catalog.CUSTOMER_CLV):
+            raise ConfError(f"needs.priority.value_source is clv but {catalog.CUSTOMER_CLV} does not exist: "
+                            "run score-clv first, or use net_spend")
+        return lh.read(catalog.CUSTOMER_CLV, columns=["customer_id", "clv_12m"]).select(
             "customer_id", F.col("clv_12m").cast("double").alias("customer_value"))
-    if lh.exists("bronze.orders"):
-        return lh.read("bronze.orders", columns=["customer_id", "amount"]).groupBy("customer_id").agg(
-            F.greatest(F.sum("amount"), F.lit(0.0)).alias("customer_value"))
+    if source != "net_spend":
+        raise ConfError(f"needs.priority.value_source must be net_spend or clv, not {source!r}")
+    orders = lh.conf.get("clv.orders") or {}
+    table, who, amount = orders.get("table"), orders.get("customer", "customer_id"), orders.get("amount", "amount")
+    if table and lh.exists(table):
+        return lh.read(table, columns=[who, amount]).groupBy(F.col(who).alias("customer_id")).agg(
+            F.greatest(F.sum(amount), F.lit(0.0)).cast("double").alias("customer_value"))
     return lh.spark.createDataFrame([], "customer_id string, customer_value double")
 
 

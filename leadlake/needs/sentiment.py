@@ -18,6 +18,7 @@ from pyspark.ml.classification import LogisticRegressionModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from leadlake.ml.store import ModelStore, as_store
 from leadlake.needs.heads import PROBS, anchor_centroids, best_label, fit_head, with_label_probs
 from leadlake.text import embed
 from leadlake.text.encoders import EncoderSpec
@@ -47,21 +48,27 @@ class SentimentModel:
     def method(self) -> str:
         return "supervised" if self.head is not None else "zero-shot"
 
-    def save(self, folder: str | Path) -> None:
+    def save(self, models: ModelStore | str | Path) -> str:
         if self.head is None:
             raise ValueError("a zero-shot sentiment model has nothing to save")
-        self.head.write().overwrite().save(str(folder))
+        return as_store(models).save(self.head, *head_parts(self.model_id))
 
 
-def head_dir(models_dir: str | Path, spec: EncoderSpec) -> Path:
-    return Path(models_dir) / "sentiment" / spec.model_id.replace("/", "__")
+def head_parts(model_id: str) -> tuple[str, str]:
+    """Where, under a model store, the sentiment head for one encoder lives."""
+    return "sentiment", model_id.replace("/", "__")
 
 
-def load_sentiment(models_dir: str | Path, spec: EncoderSpec) -> SentimentModel:
-    folder = head_dir(models_dir, spec)
-    if (folder / "metadata").exists():
-        return SentimentModel(spec.model_id, LogisticRegressionModel.load(str(folder)))
-    log.warning("no trained sentiment head at %s; using zero-shot anchors (less accurate)", folder)
+def has_head(models: ModelStore | str | Path, spec: EncoderSpec) -> bool:
+    return as_store(models).exists(*head_parts(spec.model_id), "metadata")
+
+
+def load_sentiment(models: ModelStore | str | Path, spec: EncoderSpec) -> SentimentModel:
+    store = as_store(models)
+    if store.exists(*head_parts(spec.model_id), "metadata"):
+        return SentimentModel(spec.model_id, store.load(LogisticRegressionModel, *head_parts(spec.model_id)))
+    log.warning("no trained sentiment head at %s; using zero-shot anchors (less accurate)",
+                store.path(*head_parts(spec.model_id)))
     return SentimentModel(spec.model_id)
 
 

@@ -13,12 +13,14 @@ import functools
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from leadlake import locations
 from leadlake.config import Conf
 from leadlake.errors import ConfError, EnvironmentProblem
 
@@ -30,6 +32,11 @@ ONNX_FILE = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
 # 188 at 32, 156 at 64; sentence-transformers on torch is flat, ~200 from 16 to 64).
 DEFAULT_BATCH = {"torch": 64, "onnx": 8, "onnx-int8": 8, "spark-nlp": 64}
 Encode = Callable[[list[str]], np.ndarray]
+# The exported graph's inputs and outputs: ours is `sentence_embedding`; Spark NLP's ONNX BERT
+# loader (com.johnsnowlabs.ml.ai.Bert) feeds these three inputs and fetches `pooler_output` for
+# sentence embeddings and `last_hidden_state` for token embeddings.
+ONNX_INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+ONNX_OUTPUTS = ("sentence_embedding", "pooler_output", "last_hidden_state")
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,8 @@ def encoder_spec(conf: Conf, **overrides) -> EncoderSpec:
     engine = str(text.get("engine", "torch"))
     if engine not in ENGINES:
         raise ConfError(f"text.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-    export_root = text.get("models_dir") or str(Path(conf.lakehouse).expanduser().resolve() / "models")
+    export_root = (locations.normalize_root(str(text["models_dir"])) if text.get("models_dir")
+                   else locations.join(conf.lakehouse, "models"))
     return EncoderSpec(
         name=name,
         model_dir=model_dir,
@@ -90,7 +98,7 @@ def encoder_spec(conf: Conf, **overrides) -> EncoderSpec:
         batch_size=int(text.get("batch_size") or DEFAULT_BATCH[engine]),
         max_seq_length=int(text.get("max_seq_length", 256)),
         threads=int(text.get("threads_per_task", 1)),
-        export_dir=str(Path(export_root) / name / "onnx"),
+        export_dir=locations.join(export_root, name, "onnx"),
     )
 
 
@@ -139,7 +147,7 @@ def _onnx_encoder(spec: EncoderSpec) -> Encode:
     import onnxruntime as ort
     from tokenizers import Tokenizer
 
-    folder = Path(spec.export_dir or "")
+    folder = local_export(spec)
     model_file = folder / ONNX_FILE[spec.engine]
     if not model_file.is_file():
         raise EnvironmentProblem(
@@ -175,6 +183,30 @@ def _onnx_encoder(spec: EncoderSpec) -> Encode:
     return encode
 
 
+def local_export(spec: EncoderSpec) -> Path:
+    """The exported model as a local folder: itself when local, else a copy cached on this machine.
+
+    ONNX Runtime and Spark NLP read a model from local files; an export kept in
+    object storage is copied once per machine (keyed by its URI) and reused.
+    """
+    uri = spec.export_dir or ""
+    if locations.is_local(uri):
+        return Path(uri)
+    import hashlib
+
+    cache = Path(os.environ.get("LEADLAKE_CACHE", Path.home() / ".cache" / "leadlake")) / "exports"
+    target = cache / hashlib.sha256(uri.encode()).hexdigest()[:16]
+    if not (target / "leadlake-export.json").is_file():
+        if not locations.exists(locations.join(uri, "leadlake-export.json"), locations.storage_options(uri)):
+            return target  # nothing exported yet: callers say so
+        fetched = Path(locations.download_dir(uri, locations.storage_options(uri)))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.move(str(fetched), target)
+        shutil.rmtree(fetched.parent, ignore_errors=True)
+    return target
+
+
 def _quantize(fp32: Path, int8: Path) -> None:
     """int8 weights in blocks of 128 along each weight column, int8 arithmetic (ORT ``MatMulNBits``).
 
@@ -198,7 +230,7 @@ def _quantize(fp32: Path, int8: Path) -> None:
     quantizer.model.save_model_to_file(str(int8))
 
 
-def export_onnx(spec: EncoderSpec, *, quantize: bool = False, opset: int = 17) -> Path:
+def export_onnx(spec: EncoderSpec, *, quantize: bool = False, opset: int = 17) -> str:
     """Export the encoder (BERT + mean pooling + L2 norm) to ONNX, optionally int8-quantized.
 
     The folder also holds the tokenizer and ``assets/vocab.txt``, the layout
@@ -208,7 +240,8 @@ def export_onnx(spec: EncoderSpec, *, quantize: bool = False, opset: int = 17) -
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    out = Path(spec.export_dir or "")
+    remote = not locations.is_local(spec.export_dir or "")
+    out = Path(tempfile.mkdtemp(prefix="leadlake-export-")) if remote else Path(spec.export_dir or "")
     out.mkdir(parents=True, exist_ok=True)
     model = AutoModel.from_pretrained(spec.model_dir, attn_implementation="eager").eval()
     tokenizer = AutoTokenizer.from_pretrained(spec.model_dir)
@@ -223,15 +256,20 @@ def export_onnx(spec: EncoderSpec, *, quantize: bool = False, opset: int = 17) -
                                token_type_ids=token_type_ids).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2, dim=1)
+            sentence = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            # Spark NLP's BertSentenceEmbeddings reads `pooler_output` (and BertEmbeddings
+            # `last_hidden_state`): the same sentence vector under the name its ONNX loader fetches.
+            return sentence, sentence.clone(), hidden
 
     sample = tokenizer(["an example sentence", "and a second, longer example sentence"], padding=True,
                        return_tensors="pt")
-    names = ["input_ids", "attention_mask", "token_type_ids"]
-    dynamic = {n: {0: "batch", 1: "sequence"} for n in names} | {"sentence_embedding": {0: "batch"}}
+    names = list(ONNX_INPUTS)
+    dynamic = {n: {0: "batch", 1: "sequence"} for n in names} | {
+        "sentence_embedding": {0: "batch"}, "pooler_output": {0: "batch"},
+        "last_hidden_state": {0: "batch", 1: "sequence"}}
     fp32 = out / ONNX_FILE["onnx"]
     torch.onnx.export(SentenceEncoder(model), tuple(sample[n] for n in names), str(fp32), input_names=names,
-                      output_names=["sentence_embedding"], dynamic_axes=dynamic, opset_version=opset,
+                      output_names=list(ONNX_OUTPUTS), dynamic_axes=dynamic, opset_version=opset,
                       dynamo=False)
     tokenizer.save_pretrained(str(out))
     (out / "assets").mkdir(exist_ok=True)
@@ -245,4 +283,7 @@ def export_onnx(spec: EncoderSpec, *, quantize: bool = False, opset: int = 17) -
         "dimension": int(model.config.hidden_size), "max_seq_length": spec.max_seq_length,
         "pooling": "mean", "normalized": True,
     }, indent=2))
-    return out
+    if remote:
+        locations.upload_dir(out, str(spec.export_dir), locations.storage_options(str(spec.export_dir)))
+        shutil.rmtree(out, ignore_errors=True)
+    return str(spec.export_dir)

@@ -10,13 +10,11 @@ EmbeddingsFinisher.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from leadlake.errors import EnvironmentProblem
-from leadlake.text.encoders import EncoderSpec
+from leadlake.text.encoders import EncoderSpec, local_export
 
 
 def embed_with_spark_nlp(df: DataFrame, text: Column, out_col: str, spec: EncoderSpec) -> DataFrame:
@@ -26,7 +24,7 @@ def embed_with_spark_nlp(df: DataFrame, text: Column, out_col: str, spec: Encode
         from sparknlp.base import DocumentAssembler, EmbeddingsFinisher
     except ImportError:
         raise EnvironmentProblem("text.engine spark-nlp needs `pip install leadlake[nlp]`") from None
-    folder = Path(spec.export_dir or "")
+    folder = local_export(spec)
     if not (folder / "model.onnx").is_file():
         raise EnvironmentProblem(f"no exported model at {folder}; run `leadlake export-model` first")
     tmp_in, doc, emb, fin = "_nlp_text", "_nlp_document", "_nlp_sentence", "_nlp_vectors"

@@ -17,15 +17,17 @@ from pyspark.ml.stat import Summarizer
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from leadlake import catalog
 from leadlake.lakehouse import Lakehouse
 from leadlake.progress import stage
+from leadlake.session import default_parallelism
 from leadlake.text import embed
 from leadlake.text.encoders import EncoderSpec
 from leadlake.text.pii import clean_text, text_key
 
 log = logging.getLogger("leadlake.text")
 
-EMBEDDINGS_TABLE = "silver.text_embeddings"
+EMBEDDINGS_TABLE = catalog.TEXT_EMBEDDINGS
 DEFAULT_SOURCES = (("bronze.interactions", "text"), ("bronze.feedback", "text"))
 
 
@@ -71,7 +73,7 @@ def embedding_partitions(lh: Lakehouse, texts: int) -> int:
     land in one partition and leave all cores but one idle.
     """
     per_task = max(1, int(lh.conf.get("text.texts_per_task", 20_000)))
-    return max(lh.spark.sparkContext.defaultParallelism, -(-texts // per_task))
+    return max(default_parallelism(lh.spark), -(-texts // per_task))
 
 
 def update_text_embeddings(

@@ -74,6 +74,12 @@ def is_connect(spark: SparkSession) -> bool:
     return type(spark).__module__.startswith("pyspark.sql.connect")
 
 
+def connect_client() -> bool:
+    """Whether this process talks to Spark through Spark Connect."""
+    spark = SparkSession.getActiveSession()
+    return spark is not None and is_connect(spark)
+
+
 def default_parallelism(spark: SparkSession) -> int:
     """The cluster's task slots; under Spark Connect (no SparkContext) the shuffle partitions stand in."""
     if not is_connect(spark):

@@ -70,6 +70,44 @@ def start(conf: Conf, section: str) -> str:
     return name
 
 
+def load_spark_model(uri: str, conf: Conf):
+    """A Spark ML model logged to MLflow (``models:/name@champion``, ``runs:/id/path``).
+
+    In a classic session MLflow's own loader does it. A Spark Connect client
+    has no JVM for MLflow to copy files through, and the server cannot read
+    the client's temporary folder; so the model is copied once into the
+    lakehouse's model store (keyed by the logged model's identity), which
+    the server reads like every other lakehouse file, and loaded from there.
+    """
+    import mlflow
+    from pyspark.sql import SparkSession
+
+    from leadlake.session import is_connect
+
+    spark = SparkSession.getActiveSession()
+    if spark is None or not is_connect(spark):
+        return mlflow.spark.load_model(uri)
+    import shutil
+    import tempfile
+
+    from pyspark.ml import PipelineModel
+
+    from leadlake.ml.store import model_store, spark_uri
+
+    staging = tempfile.mkdtemp(prefix="leadlake-mlflow-")
+    try:
+        local = Path(mlflow.artifacts.download_artifacts(uri, dst_path=staging))
+        key = hashlib.sha256((local / "MLmodel").read_bytes()).hexdigest()[:16]
+        store = model_store(conf)
+        parts = ("mlflow-models", key, "sparkml")
+        if not store.exists(*parts, "metadata"):
+            locations.upload_dir(local / "sparkml", store.path(*parts), store.storage)
+        log.info("loading %s through %s (Spark Connect)", uri, store.path(*parts))
+        return PipelineModel.load(spark_uri(store.path(*parts)))
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def champion_version(name: str):
     """The registered version holding the champion alias, or None."""
     import mlflow

@@ -18,6 +18,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from leadlake.errors import ConfError, DeltaError, EnvironmentProblem, SchemaMismatch
+from leadlake.lakehouse import Lakehouse
 from leadlake.session import delta_engine, get_spark
 
 from .conftest import make_conf
@@ -422,3 +423,18 @@ def test_rows_read_back_as_written_across_many_files(spark, lakehouse):
     agg = back.agg(F.sum("id").alias("s"), F.sum("x").alias("x"), F.countDistinct("h").alias("h")).first()
     assert agg == Row(s=sum(range(30_000)), x=sum(range(30_000)) * 0.5, h=30_000)
     assert len(table_files_in_log(lakehouse.ref("silver.bulk").path)) >= 15
+
+
+def test_the_library_upsert_takes_a_table_name_or_a_path(spark, tmp_path):
+    from leadlake.delta import upsert
+
+    conf = make_conf(tmp_path / "lh")
+    first = spark.createDataFrame([(1, "a"), (2, "b")], "id int, v string")
+    upsert(first, "silver.notes", ["id"], conf=conf)
+    upsert(spark.createDataFrame([(2, "B"), (3, "c")], "id int, v string"), "silver.notes", ["id"], conf=conf)
+    got = {r.id: r.v for r in Lakehouse(spark, conf).read("silver.notes").collect()}
+    assert got == {1: "a", 2: "B", 3: "c"}
+    path = str(tmp_path / "elsewhere" / "notes")
+    upsert(first, path, ["id"], conf=conf)
+    upsert(first, path, ["id"], conf=conf)
+    assert sorted(r.id for r in spark.read.format("delta").load(path).collect()) == [1, 2]

@@ -63,3 +63,13 @@ def test_every_stage_has_a_notebook_in_databricks_source_format():
     assert set(by_stage) == {"overview", *STAGE_NAMES}
     for stage in STAGE_NAMES:
         assert f'run_stages(spark, ["{stage}"]' in by_stage[stage].read_text()
+
+
+def test_the_readme_documents_every_catalogued_table_and_stage():
+    from leadlake.catalog import TABLES
+
+    readme = (REPO / "README.md").read_text()
+    for name in TABLES:
+        assert f"`{name}`" in readme, name
+    for stage in STAGE_NAMES:
+        assert f"`{stage}`" in readme, stage

@@ -160,6 +160,15 @@ def test_reasons_add_up_to_the_model_margin_and_point_the_right_way(scored):
     x = np.array([r.x for r in rows])
     contrib, bias = contributions(x, trees, weights)
     np.testing.assert_allclose(bias + contrib.sum(axis=1), [r.raw[1] for r in rows], atol=1e-6)
+    # The trees logged beside the champion (what a Spark Connect client reads) give the same credits.
+    import json
+
+    from leadlake.leads.reasons import trees_document, trees_from_document
+
+    logged_trees, logged_weights = trees_from_document(json.loads(json.dumps(trees_document(gbt))))
+    logged, logged_bias = contributions(x, logged_trees, logged_weights)
+    np.testing.assert_array_equal(logged, contrib)
+    assert logged_bias == bias
     reasons = [r for row in lh.read(SCORES_TABLE, columns=["top_reasons"]).collect() for r in row.top_reasons]
     invalid = [r for r in reasons if r.startswith(("email_type=invalid", "junk_invalid_email=1"))]
     assert invalid and all("(-" in r for r in invalid)

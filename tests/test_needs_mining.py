@@ -71,9 +71,8 @@ def test_supervised_head_is_used_once_labels_exist(spark, needs_conf, tmp_path):
     metrics = evaluate_needs(spark.createDataFrame(HAND_LABELLED, "text string, need_category string"), model, spec)
     print(f"\nsupervised need head (trained on the taxonomy phrases): accuracy {metrics['accuracy']:.2f}")
     assert metrics["n"] == len(HAND_LABELLED) and metrics["accuracy"] >= 0.5
-    from leadlake.needs.categories import needs_dir
-
-    model.save(needs_dir(tmp_path, spec))
+    model.save(tmp_path)
+    assert (tmp_path / "needs" / spec.model_id.replace("/", "__") / "labels.json").is_file()
     assert load_needs(tmp_path, spec, needs_conf).method == "supervised"
     renamed = make_conf(tmp_path, needs={"categories": {**categories, "security": ["SSO and audit logs"]}})
     assert load_needs(tmp_path, spec, renamed).method == "zero-shot"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 from pyspark.sql import functions as F
@@ -68,9 +69,8 @@ def test_hard_cases_and_empty_text(spark, trained, tmp_path):
 
 def test_saved_head_loads_and_zero_shot_is_the_labelled_fallback(spark, trained, tmp_path):
     spec, model = trained
-    from leadlake.needs.sentiment import head_dir
-
-    model.save(head_dir(tmp_path, spec))
+    saved = model.save(tmp_path)
+    assert saved == f"{tmp_path}/sentiment/{spec.model_id.replace('/', '__')}"
     assert load_sentiment(tmp_path, spec).method == "supervised"
     fallback = load_sentiment(tmp_path / "empty", spec)
     assert fallback == SentimentModel(spec.model_id) and fallback.method == "zero-shot"
@@ -82,7 +82,7 @@ def test_saved_head_loads_and_zero_shot_is_the_labelled_fallback(spark, trained,
 def test_train_sentiment_job_uses_rated_feedback_and_saves_the_head(spark, lakehouse, corpus, capsys):
     from leadlake.cli import main
     from leadlake.needs import models_dir
-    from leadlake.needs.sentiment import head_dir
+    from leadlake.needs.sentiment import has_head
 
     feedback = spark.createDataFrame(
         [("The onboarding call was superb", 5), ("Invoice wrong again, fix it", 1), ("It is fine", 3)],
@@ -94,4 +94,5 @@ def test_train_sentiment_job_uses_rated_feedback_and_saves_the_head(spark, lakeh
     assert "on 100 held-out labelled texts: 3-class" in out
     spec = encoder_spec(lakehouse.conf)
     assert load_sentiment(models_dir(lakehouse.conf), spec).method == "supervised"
-    assert (head_dir(models_dir(lakehouse.conf), spec) / "metadata").exists()
+    assert has_head(models_dir(lakehouse.conf), spec)
+    assert (Path(lakehouse.conf.lakehouse) / "models" / "sentiment" / spec.model_id / "metadata").is_dir()

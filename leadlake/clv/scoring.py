@@ -71,7 +71,7 @@ def load_champion(conf: Conf):
 
     version = tracking.require_champion(conf, "clv", "train-clv")
     name = str(conf.get("clv.mlflow.registered_model"))
-    model = mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}")
+    model = tracking.load_spark_model(f"models:/{name}@{tracking.CHAMPION}", conf)
     saved = mlflow.artifacts.load_dict(f"runs:/{version.run_id}/{SPEC_FILE}")
     return model, ClvFeatureSpec(**saved["feature_spec"]), saved.get("churn_source", "gbt"), str(version.version)
 

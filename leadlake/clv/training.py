@@ -139,14 +139,12 @@ def _log_plots(scored: DataFrame, importances: list[tuple[str, float]]) -> None:
     tracking.log_figure(importance, "plots/feature_importance.png")
 
 
-def _champion_spearman(name: str, test: DataFrame, spec: ClvFeatureSpec) -> float | None:
-    import mlflow
-
+def _champion_spearman(name: str, test: DataFrame, spec: ClvFeatureSpec, conf: Conf) -> float | None:
     champion = tracking.champion_version(name)
     if champion is None:
         return None
     try:
-        model = mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}")
+        model = tracking.load_spark_model(f"models:/{name}@{tracking.CHAMPION}", conf)
         return value_metrics(model.transform(spec.align(test)), "predicted_spend")["spearman"]
     except Exception as exc:  # a champion on other features cannot be compared: say so, replace it
         log.warning("champion v%s cannot score today's held-out customers (%s); it will be replaced",
@@ -191,7 +189,7 @@ def train_clv(lh: Lakehouse, conf: Conf) -> ClvTrainReport:
         btyd_stage = model.stages[0]
         name = str(conf.get("clv.mlflow.registered_model"))
         tracking.start(conf, "clv")
-        champion_spearman = _champion_spearman(name, test, spec)
+        champion_spearman = _champion_spearman(name, test, spec, conf)
         with mlflow.start_run(run_name="train-clv") as run, stage(log, "log to MLflow"):
             mlflow.log_params({**{f"model.{k}": v for k, v in m.items()}, "horizon_months": months,
                                "cutoff": cutoff.isoformat(), "as_of": as_of.isoformat(),

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from leadlake import locations
+from leadlake import catalog, locations
 from leadlake.delta.source import open_table
 from leadlake.delta.tables import LAYERS
 
@@ -56,11 +56,14 @@ def summarize_lakehouse(root: str, storage: Mapping[str, str] | None = None) -> 
 def format_summaries(rows: list[TableSummary]) -> str:
     if not rows:
         return "(no tables)"
-    header = f"{'table':<28} {'version':>7} {'rows':>12} {'files':>6}  last commit"
+    header = f"{'table':<28} {'version':>7} {'rows':>12} {'files':>6}  {'written by':<15} {'keys':<24} last commit"
     lines = [header, "-" * len(header)]
     for r in rows:
+        spec = catalog.TABLES.get(r.name)
+        writer, keys = (spec.written_by, ", ".join(spec.keys)) if spec else ("-", "-")
         lines.append(
-            f"{r.name:<28} {r.version:>7} {r.rows:>12,} {r.files:>6}  {r.last_commit} {r.last_operation}"
+            f"{r.name:<28} {r.version:>7} {r.rows:>12,} {r.files:>6}  {writer:<15} {keys:<24} "
+            f"{r.last_commit} {r.last_operation}"
         )
     return "\n".join(lines)
 

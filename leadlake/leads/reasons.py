@@ -5,7 +5,9 @@ the prediction from the node's value to the child's value, and that move is
 credited to the split's feature. Summed over trees (times the tree weights)
 the credits plus the root values add up exactly to the model's margin, so the
 reasons explain this lead's score, not the model in general. Trees are read
-once from the JVM, then evaluated for a whole Arrow batch at a time with numpy.
+once from the JVM when the model is trained and logged beside it as
+``trees.json`` (a Spark Connect client has no JVM to walk them in), then
+evaluated for a whole Arrow batch at a time with numpy.
 The PCA components of the text embedding are reported together as one reason:
 what the lead wrote.
 
@@ -27,6 +29,7 @@ from pyspark.sql import types as T
 from pyspark.sql.functions import pandas_udf
 
 TEXT_REASON = "what they wrote"
+TREES_FILE = "trees.json"
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,26 @@ def read_trees(gbt_model) -> tuple[list[Tree], np.ndarray]:
     for t in gbt_model.trees:
         trees.append(_read_tree_java(t._java_obj.rootNode()))
     return trees, np.asarray(gbt_model.treeWeights, dtype=np.float64)
+
+
+def trees_document(gbt_model) -> dict:
+    """The GBT's trees as JSON-able lists, to log beside the model."""
+    trees, weights = read_trees(gbt_model)
+    return {"weights": weights.tolist(), "trees": [
+        {"feature": t.feature.tolist(), "threshold": t.threshold.tolist(), "left": t.left.tolist(),
+         "right": t.right.tolist(), "value": t.value.tolist(), "leaf": t.leaf.tolist(), "depth": t.depth,
+         "left_categories": {str(k): v.tolist() for k, v in t.left_categories.items()}}
+        for t in trees]}
+
+
+def trees_from_document(doc: dict) -> tuple[list[Tree], np.ndarray]:
+    trees = [Tree(np.asarray(t["feature"], dtype=int), np.asarray(t["threshold"], dtype=np.float64),
+                  np.asarray(t["left"], dtype=int), np.asarray(t["right"], dtype=int),
+                  np.asarray(t["value"], dtype=np.float64), np.asarray(t["leaf"], dtype=bool),
+                  {int(k): np.asarray(v, dtype=np.float64) for k, v in t["left_categories"].items()},
+                  int(t["depth"]))
+             for t in doc["trees"]]
+    return trees, np.asarray(doc["weights"], dtype=np.float64)
 
 
 def _read_tree_java(root) -> Tree:
@@ -107,10 +130,14 @@ def contributions(x: np.ndarray, trees: Sequence[Tree], weights: np.ndarray) -> 
     return out, bias
 
 
-def margin_contributions(tree_model) -> Callable[[np.ndarray], np.ndarray]:
-    """x (n x d) -> each feature's contribution to the log-odds, for the trees of either trainer."""
+def margin_contributions(tree_model, saved: dict | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """x (n x d) -> each feature's contribution to the log-odds, for the trees of either trainer.
+
+    ``saved``: the trees logged with the model (``trees.json``); without it
+    they are read from the JVM model.
+    """
     if type(tree_model).__name__ == "GBTClassificationModel":
-        trees, weights = read_trees(tree_model)
+        trees, weights = trees_from_document(saved) if saved else read_trees(tree_model)
         # Spark's GBT probability is sigmoid(2 * margin): doubled, the credits are in log-odds.
         return lambda x: 2.0 * contributions(x, trees, weights)[0]
     booster = tree_model.get_booster()

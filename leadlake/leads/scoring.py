@@ -19,12 +19,14 @@ from pyspark.sql import functions as F
 
 from leadlake import catalog, tracking
 from leadlake.config import Conf
+from leadlake.errors import LeadlakeError
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import LeadSchema, build_lead_features
 from leadlake.leads.junk import junk_signals
-from leadlake.leads.reasons import margin_contributions, reasons_udf, top_reasons
+from leadlake.leads.reasons import TREES_FILE, margin_contributions, reasons_udf, top_reasons
 from leadlake.leads.segments import OUTLIERS_FILE, SEGMENTS_FILE, SEGMENTS_MODEL, Segments, assign_segments
 from leadlake.progress import stage
+from leadlake.session import connect_client
 
 log = logging.getLogger("leadlake.leads")
 
@@ -57,20 +59,20 @@ def thresholds(lh: Lakehouse, conf: Conf) -> tuple[float, float]:
 
 def load_champion(conf: Conf):
     """(fitted pipeline, registered version, its MLflow run id)."""
-    import mlflow
 
     version = tracking.require_champion(conf, "leads", "train-leads")
     name = str(conf.get("leads.mlflow.registered_model"))
-    return mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}"), str(version.version), version.run_id
+    return (tracking.load_spark_model(f"models:/{name}@{tracking.CHAMPION}", conf), str(version.version),
+            version.run_id)
 
 
-def load_segments(run_id: str) -> Segments | None:
+def load_segments(run_id: str, conf: Conf) -> Segments | None:
     """The segments fitted with the champion, or None for a champion logged without them."""
     import mlflow
     from mlflow.exceptions import MlflowException
 
     try:
-        model = mlflow.spark.load_model(f"runs:/{run_id}/{SEGMENTS_MODEL}")
+        model = tracking.load_spark_model(f"runs:/{run_id}/{SEGMENTS_MODEL}", conf)
         names = mlflow.artifacts.load_dict(f"runs:/{run_id}/{SEGMENTS_FILE}")
     except (MlflowException, OSError) as exc:
         log.warning("champion run %s has no segments (%s); segment left empty", run_id, exc)
@@ -83,7 +85,18 @@ def load_segments(run_id: str) -> Segments | None:
     return Segments(model, {int(k): v for k, v in names.items()}, {int(k): float(v) for k, v in cutoffs.items()})
 
 
-def _reasons(model):
+def _logged_trees(run_id: str) -> dict | None:
+    """The champion's trees as logged at training (None for champions logged before trees were)."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.artifacts.load_dict(f"runs:/{run_id}/{TREES_FILE}")
+    except (MlflowException, OSError):
+        return None
+
+
+def _reasons(model, run_id: str):
     from leadlake.leads.model import FEATURES, tree_stage
 
     stages = model.stages
@@ -102,13 +115,18 @@ def _reasons(model):
             names += [f"text_pc{i + 1}" for i in range(pca.getK())]
         else:
             names.append(col.removesuffix("__imp"))
-    return FEATURES, reasons_udf(margin_contributions(tree_stage(model)), names, labels)
+    trees = tree_stage(model)
+    saved = _logged_trees(run_id) if type(trees).__name__ == "GBTClassificationModel" else None
+    if saved is None and connect_client():
+        raise LeadlakeError("the champion lead model was logged without trees.json, which a Spark Connect "
+                            "client needs for reasons: retrain it (leadlake run --only train-leads --force)")
+    return FEATURES, reasons_udf(margin_contributions(trees, saved), names, labels)
 
 
 def score_leads(lh: Lakehouse, conf: Conf, *, only_new: bool = False, leads: DataFrame | None = None) -> ScoreReport:
     schema = LeadSchema.from_conf(conf)
     model, version, run_id = load_champion(conf)
-    segments = load_segments(run_id)
+    segments = load_segments(run_id, conf)
     high, mid = thresholds(lh, conf)
     source = leads if leads is not None else lh.read(schema.table)
     if only_new and lh.exists(SCORES_TABLE):
@@ -118,7 +136,7 @@ def score_leads(lh: Lakehouse, conf: Conf, *, only_new: bool = False, leads: Dat
         features = build_lead_features(lh, conf, source).persist()
         st.rows = n = features.count()
     try:
-        features_col, reasons = _reasons(model)
+        features_col, reasons = _reasons(model, run_id)
         transformed = model.transform(features)
         if segments is not None:
             transformed = assign_segments(transformed, segments)

@@ -28,6 +28,7 @@ from leadlake.leads.model import (
     trainer,
     tree_stage,
 )
+from leadlake.leads.reasons import TREES_FILE, trees_document
 from leadlake.leads.segments import OUTLIERS_FILE, SEGMENTS_FILE, SEGMENTS_MODEL, fit_segments
 from leadlake.progress import stage
 
@@ -104,7 +105,7 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
         champion_auc = None
         if champion is not None:
             try:
-                champ_model = mlflow.spark.load_model(f"models:/{name}@{tracking.CHAMPION}")
+                champ_model = tracking.load_spark_model(f"models:/{name}@{tracking.CHAMPION}", conf)
                 champion_auc = evaluate(champ_model.transform(validate))["roc_auc"]
             except Exception as exc:  # a champion on other features cannot be compared: say so, replace it
                 log.warning("champion v%s cannot score today's validation leads (%s); it will be replaced",
@@ -117,6 +118,8 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
             mlflow.log_metrics({f"val_{k}": v for k, v in metrics.items()})
             mlflow.log_metrics({f"val_no_text_{k}": v for k, v in without_text.items()})
             mlflow.log_dict({"feature_spec": asdict(spec), "names": spec.names()}, "feature_spec.json")
+            if type(tree_stage(model)).__name__ == "GBTClassificationModel":
+                mlflow.log_dict(trees_document(tree_stage(model)), TREES_FILE)
             mlflow.log_dict({"p_convert_histogram": score_histogram(scored).tolist()}, SCORE_HISTOGRAM)
             sample = scored.limit(200_000).toPandas()
             tracking.log_classifier_plots(sample["label"].to_numpy(), sample["p_raw"].to_numpy(),

@@ -122,5 +122,10 @@ def _spark_uri(uri: str) -> str | None:
     return _hadoop_uri(uri)
 
 
+def spark_uri(uri: str) -> str:
+    """``uri`` as Spark's own readers want it (``s3a://`` for S3)."""
+    return _hadoop_uri(uri)
+
+
 def _hadoop_uri(uri: str) -> str:
     return "s3a://" + uri[len("s3://"):] if uri.startswith("s3://") else uri

@@ -17,11 +17,31 @@ from dataclasses import dataclass
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """A handler that writes to whatever ``sys.stderr`` is now, not the one it was created with.
+
+    Jobs run in-process from notebooks and tests, where stderr is swapped
+    for a capture and later closed; a handler bound to the old stream would
+    print a logging traceback instead of the job's lines.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def setup_logging(level: str = "INFO") -> None:
     """Route leadlake's loggers to stderr once, and keep py4j's chatter down."""
     root = logging.getLogger("leadlake")
     if not root.handlers:
-        handler = logging.StreamHandler(sys.stderr)
+        handler = _CurrentStderr()
         handler.setFormatter(logging.Formatter(LOG_FORMAT, "%H:%M:%S"))
         root.addHandler(handler)
     root.setLevel(level.upper())

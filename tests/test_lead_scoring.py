@@ -130,7 +130,7 @@ def test_outliers_are_a_weak_junk_sign(scored, spark):
 
     lh, _ = scored
     model, _, run_id = load_champion(lh.conf)
-    segments = load_segments(run_id)
+    segments = load_segments(run_id, lh.conf)
     assert segments is not None and set(segments.outlier_distance) == set(segments.descriptions)
     out = assign_segments(prepared_features(model, build_lead_features(lh, lh.conf)), segments)
     share = out.agg(F.avg((F.col("outlier_score") > 1).cast("double"))).first()[0]

@@ -302,8 +302,11 @@ def run_pipeline(lh: Lakehouse, stages: Sequence[Stage], *, demo: object | None 
         run = _last_mlflow_run()
         if report is not None and str(report):
             say(str(report))
+        # A stage that wrote no table (a trained head, an empty ingest) says what it did instead.
+        lines = [] if written or report is None else str(report).splitlines()
+        note = lines[0][:120] if lines else ""
         results.append(StageResult(st.name, "done", took, rows_in, _rows(lh, list(written)), written,
-                                   (run,) if run and run != last_run else ()))
+                                   (run,) if run and run != last_run else (), note))
     return results
 
 

@@ -60,6 +60,34 @@ def read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
+# Sections whose keys are the user's own (table names, Spark properties, labels, contracts).
+OPEN_SECTIONS = ("tables", "spark.conf", "needs.categories", "discovery.classes", "contracts")
+
+
+def check_keys(user: Mapping[str, Any], defaults: Mapping[str, Any], source: str, prefix: str = "") -> None:
+    """Refuse keys the defaults do not know, naming the closest known one.
+
+    Every setting has its default in ``conf/default.yaml``, so a key that is
+    not there is a typo or a setting of another version; silently ignoring it
+    would run the job with the default the user meant to change.
+    """
+    import difflib
+
+    for key, value in user.items():
+        dotted = f"{prefix}{key}"
+        if dotted in OPEN_SECTIONS:
+            continue
+        if key not in defaults:
+            known = [f"{prefix}{k}" for k in defaults]
+            close = difflib.get_close_matches(dotted, known, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else f"; known here: {', '.join(sorted(known)) or '(none)'}"
+            raise ConfError(f"{source}: unknown conf key {dotted}{hint}")
+        default = defaults[key]
+        # A mapping default is a section to check; null, list or scalar defaults take any value.
+        if isinstance(value, Mapping) and isinstance(default, Mapping):
+            check_keys(value, default, source, f"{dotted}.")
+
+
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """Merge ``over`` into a copy of ``base``; nested mappings merge, everything else replaces."""
     out = copy.deepcopy(dict(base))
@@ -112,7 +140,9 @@ def load_conf(
     """Defaults, then the user's file, then ``LEADLAKE_LAKEHOUSE``, then explicit values."""
     data = read_yaml(conf_dir() / "default.yaml")
     if path is not None:
-        data = deep_merge(data, read_yaml(Path(path)))
+        user = read_yaml(Path(path))
+        check_keys(user, data, str(path))
+        data = deep_merge(data, user)
     env_root = os.environ.get(LAKEHOUSE_ENV)
     if env_root:
         data["lakehouse"] = env_root

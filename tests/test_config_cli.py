@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -119,3 +120,21 @@ def test_tables_job_lists_what_the_demo_wrote(spark, lakehouse, tmp_path):
     lines = {line.split()[0]: line.split() for line in proc.stdout.splitlines()[2:]}
     assert lines["bronze.leads"][1:3] == ["0", "42"]
     assert lines["gold.lead_scores"][1:3] == ["1", "10"]
+
+
+def test_a_misspelt_conf_key_fails_with_a_suggestion(tmp_path):
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("leads:\n  model:\n    max_dept: 5\n")
+    expected = "unknown conf key leads.model.max_dept; did you mean leads.model.max_depth?"
+    with pytest.raises(ConfError, match=re.escape(expected)):
+        load_conf(typo, lakehouse=str(tmp_path))
+    typo.write_text("deltta:\n  engine: auto\n")
+    with pytest.raises(ConfError, match=re.escape("unknown conf key deltta; did you mean delta?")):
+        load_conf(typo, lakehouse=str(tmp_path))
+    # The user's own names are free where the section is theirs: tables, Spark properties, labels, contracts.
+    fine = tmp_path / "fine.yaml"
+    fine.write_text("tables:\n  bronze.leads: {path: crm/leads}\nspark:\n  conf: {spark.sql.shuffle.partitions: 3}\n"
+                    "needs:\n  categories: {billing: [invoices], other: [anything]}\n  labels: {table: silver.x}\n"
+                    "contracts:\n  web_chats: {keys: [chat_id]}\n")
+    conf = load_conf(fine, lakehouse=str(tmp_path))
+    assert conf.get("needs.labels.table") == "silver.x"

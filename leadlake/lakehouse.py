@@ -63,10 +63,6 @@ class Lakehouse:
     def ref(self, name: str | TableRef) -> TableRef:
         return name if isinstance(name, TableRef) else resolve_table(self.conf, name)
 
-    def location(self, *parts: str) -> str:
-        """A URI under the lakehouse root (models, MLflow artifacts, exports)."""
-        return locations.join(self.root, *parts)
-
     @property
     def models(self) -> ModelStore:
         """The model store: ``text.models_dir`` or ``<lakehouse>/models``, with the lakehouse's credentials."""
@@ -74,8 +70,7 @@ class Lakehouse:
 
     def spark_path(self, ref: TableRef) -> str:
         """The path Spark's own readers get: Hadoop's S3 connector is ``s3a://``."""
-        path = str(ref.path)
-        return "s3a://" + path[len("s3://"):] if self.engine == "delta-spark" and path.startswith("s3://") else path
+        return locations.hadoop_uri(str(ref.path)) if self.engine == "delta-spark" else str(ref.path)
 
     def _storage_options(self) -> dict[str, str]:
         if self.engine != "delta-rs" or not self.storage:

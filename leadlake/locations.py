@@ -142,6 +142,13 @@ def delta_uri(uri: str) -> str:
     return uri
 
 
+def hadoop_uri(uri: str) -> str:
+    """The URI Spark's own (Hadoop) readers take: ``s3://`` is ``s3a://`` to Hadoop's S3 connector."""
+    if scheme(uri) == "s3":
+        return "s3a://" + uri[len("s3://"):]
+    return uri
+
+
 def filesystem(uri: str, options: Mapping[str, str] | None = None) -> tuple[pafs.FileSystem, str]:
     """A pyarrow filesystem for ``uri`` and the path within it, credentials from ``options``."""
     kind = scheme(uri)

@@ -38,7 +38,6 @@ class RunContext:
     lh: Lakehouse
     demo: object | None = None
     force: bool = False
-    say: Callable[[str], None] = print
 
     @property
     def conf(self):
@@ -55,7 +54,6 @@ class Stage:
     writes: tuple[str, ...]
     body: Callable[[RunContext], object]
     skip: Callable[[RunContext], str | None] | None = None
-    trains: str | None = None
 
 
 @dataclass
@@ -99,12 +97,12 @@ def _skip_demo(ctx: RunContext) -> str | None:
 def _ingest(ctx: RunContext):
     from leadlake.ingest import ingest
 
-    reports = []
-    for i, export in enumerate(_exports(ctx)):
+    reports, exports = [], _exports(ctx)
+    for i, export in enumerate(exports):
         reports.append(str(ingest(ctx.lh, export["table"], export["input"], export["format"],
                                   mapping=export.get("map") or {}, encoding=export.get("encoding", "UTF-8"),
                                   delimiter=export.get("delimiter", ","))))
-        log.info("ingest %d of %d done", i + 1, len(_exports(ctx)))
+        log.info("ingest %d of %d done", i + 1, len(exports))
     return "\n".join(reports)
 
 
@@ -130,20 +128,18 @@ def _spec(ctx: RunContext):
 
 
 def _embed(ctx: RunContext):
-    from leadlake.text.store import DEFAULT_SOURCES, update_text_embeddings
+    from leadlake.text.store import embedding_sources, update_text_embeddings
 
-    sources = [tuple(s) for s in ctx.conf.get("text.sources", None) or DEFAULT_SOURCES]
-    return update_text_embeddings(ctx.lh, _spec(ctx), sources)
+    return update_text_embeddings(ctx.lh, _spec(ctx), embedding_sources(ctx.conf))
 
 
 def _train_sentiment(ctx: RunContext):
     from leadlake.needs.training import train_sentiment_head
 
-    t = ctx.conf.get("pipeline.train_sentiment") or {}
+    t = ctx.conf.get("pipeline.train_sentiment")
     try:
-        return train_sentiment_head(ctx.lh, _spec(ctx), corpus_rows=int(t.get("corpus_rows", 12000)),
-                                    holdout=float(t.get("holdout", 0.2)),
-                                    feedback_table=t.get("feedback_table", "bronze.feedback"))[1]
+        return train_sentiment_head(ctx.lh, _spec(ctx), corpus_rows=int(t["corpus_rows"]),
+                                    holdout=float(t["holdout"]), feedback_table=t["feedback_table"])[1]
     except EnvironmentProblem as exc:
         if ctx.force:
             raise
@@ -187,7 +183,6 @@ def _skip_training(section: str, what: str) -> Callable[[RunContext], str | None
 def _train_leads(ctx: RunContext):
     from leadlake.leads.training import train_leads
 
-    tracking.start(ctx.conf, "leads")
     return train_leads(ctx.lh, ctx.conf)
 
 
@@ -206,7 +201,6 @@ def _feedback(ctx: RunContext):
 def _train_clv(ctx: RunContext):
     from leadlake.clv.training import train_clv
 
-    tracking.start(ctx.conf, "clv")
     return train_clv(ctx.lh, ctx.conf)
 
 
@@ -224,7 +218,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("embed", "embed every new text with the sentence encoder", ("bronze.interactions", "bronze.feedback"),
           ("silver.text_embeddings",), _embed),
     Stage("train-sentiment", "train the sentiment head (when none exists)", ("bronze.feedback",), (),
-          _train_sentiment, _skip_sentiment, trains="sentiment head"),
+          _train_sentiment, _skip_sentiment),
     Stage("mine-needs", "sentiment, need category, entities, topics and priorities",
           ("bronze.feedback", "bronze.interactions", "silver.text_embeddings"),
           catalog.written_by("mine-needs"), _mine_needs),
@@ -232,14 +226,14 @@ STAGES: tuple[Stage, ...] = (
           ("bronze.interactions", "silver.text_embeddings"), catalog.written_by("discover-leads"), _discover_leads),
     Stage("train-leads", "train the lead conversion model (when no champion exists)",
           ("bronze.leads", "bronze.conversions", "bronze.web_events", "silver.text_signals"),
-          catalog.written_by("train-leads"), _train_leads, _skip_training("leads", "lead"), trains="leads"),
+          catalog.written_by("train-leads"), _train_leads, _skip_training("leads", "lead")),
     Stage("score-leads", "score every lead with the champion", ("bronze.leads", "silver.text_signals"),
           catalog.written_by("score-leads"), _score_leads),
     Stage("feedback", "re-tune tier thresholds from closed deals, report drift",
           ("gold.lead_scores", "bronze.conversions"), catalog.written_by("feedback"), _feedback),
     Stage("train-clv", "train the CLV and churn models (when no champion exists)",
           ("bronze.orders", "bronze.customers", "bronze.feedback"), catalog.written_by("train-clv"), _train_clv,
-          _skip_training("clv", "CLV"), trains="clv"),
+          _skip_training("clv", "CLV")),
     Stage("score-clv", "score every customer's lifetime value and churn risk", ("bronze.orders", "bronze.customers"),
           catalog.written_by("score-clv"), _score_clv),
 )
@@ -276,7 +270,7 @@ def run_pipeline(lh: Lakehouse, stages: Sequence[Stage], *, demo: object | None 
     ``force`` turns the skip rules off (train although a model exists; the
     demo-data stage still needs ``demo``).
     """
-    ctx = RunContext(lh, demo, force, say)
+    ctx = RunContext(lh, demo, force)
     results: list[StageResult] = []
     for i, st in enumerate(stages):
         rule = st.skip if st.skip is not None and (not force or st.name == "demo-data") else None

@@ -80,19 +80,17 @@ def load_spark_model(uri: str, conf: Conf):
     the server reads like every other lakehouse file, and loaded from there.
     """
     import mlflow
-    from pyspark.sql import SparkSession
 
-    from leadlake.session import is_connect
+    from leadlake.session import connect_client
 
-    spark = SparkSession.getActiveSession()
-    if spark is None or not is_connect(spark):
+    if not connect_client():
         return mlflow.spark.load_model(uri)
     import shutil
     import tempfile
 
     from pyspark.ml import PipelineModel
 
-    from leadlake.ml.store import model_store, spark_uri
+    from leadlake.ml.store import model_store
 
     staging = tempfile.mkdtemp(prefix="leadlake-mlflow-")
     try:
@@ -103,7 +101,7 @@ def load_spark_model(uri: str, conf: Conf):
         if not store.exists(*parts, "metadata"):
             locations.upload_dir(local / "sparkml", store.path(*parts), store.storage)
         log.info("loading %s through %s (Spark Connect)", uri, store.path(*parts))
-        return PipelineModel.load(spark_uri(store.path(*parts)))
+        return store.load(PipelineModel, *parts)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

@@ -145,10 +145,11 @@ def _fit_set(df: DataFrame, arity: int) -> DataFrame:
     lakehouse (a few dozen buyers) would fail to train at all. Dropping the
     column's ML attributes lets the trees split the codes as numbers instead.
     """
-    if df.limit(arity).count() >= arity:
+    rows = df.limit(arity).count()
+    if rows >= arity:
         return df
     log.warning("only %d training rows for up to %d categories: categorical features split as ordered codes",
-                df.count(), arity)
+                rows, arity)
     return df.withColumn(FEATURES, F.col(FEATURES).alias(FEATURES, metadata={}))
 
 

@@ -98,10 +98,6 @@ def storage_of(options: Mapping[str, str]) -> dict[str, str]:
     return {str(k): str(v) for k, v in json.loads(raw).items()} if raw else {}
 
 
-def _filesystem(uri: str, storage: Mapping[str, str] | None = None) -> tuple[pafs.FileSystem, str]:
-    return filesystem(uri, storage)
-
-
 def open_table(uri: str, options: Mapping[str, str] | None = None, storage: Mapping[str, str] | None = None):
     """The table's snapshot at the requested version (latest by default)."""
     from deltalake import DeltaTable
@@ -243,10 +239,10 @@ class DeltaRsReader(DataSourceReader):
 
     def read(self, partition: InputPartition) -> Iterator[pa.RecordBatch]:
         target = arrow_schema(self.schema)
-        filesystem, root = _filesystem(self.uri, self.storage)
+        fs, root = filesystem(self.uri, self.storage)
         batch_rows = int(self.options.get("batchsize", DEFAULT_BATCH_ROWS))
         for f in partition.files:
-            yield from _read_file(filesystem, root, f, target, batch_rows)
+            yield from _read_file(fs, root, f, target, batch_rows)
 
 
 def _pack(files: list[DeltaFile], max_bytes: int) -> list[InputPartition]:
@@ -267,14 +263,14 @@ def _pack(files: list[DeltaFile], max_bytes: int) -> list[InputPartition]:
 
 
 def _read_file(
-    filesystem: pafs.FileSystem,
+    fs: pafs.FileSystem,
     root: str,
     f: DeltaFile,
     target: pa.Schema,
     batch_rows: int,
 ) -> Iterator[pa.RecordBatch]:
     full = f"{root}/{unquote(f.path)}"
-    with filesystem.open_input_file(full) as handle:
+    with fs.open_input_file(full) as handle:
         pf = pq.ParquetFile(handle)
         in_file = {n.lower(): n for n in pf.schema_arrow.names}
         wanted = [
@@ -435,16 +431,16 @@ def _delete_job_files(uri: str, job_id: str, storage: Mapping[str, str], passes:
     job aborts, so look again until a pass finds nothing (files named with the
     job id are never in the log: the job did not commit).
     """
-    filesystem, root = _filesystem(uri, storage)
+    fs, root = filesystem(uri, storage)
     for i in range(passes):
         selector = pafs.FileSelector(root, recursive=True, allow_not_found=True)
         found = [
-            f.path for f in filesystem.get_file_info(selector)
+            f.path for f in fs.get_file_info(selector)
             if f.type == pafs.FileType.File and f"-{job_id}-" in f.base_name and "/_delta_log/" not in f.path
         ]
         for path in found:
             try:
-                filesystem.delete_file(path)
+                fs.delete_file(path)
             except OSError:
                 log.debug("cleanup of %s failed", path, exc_info=True)
         if not found and i > 0:
@@ -475,7 +471,7 @@ class _TaskFiles:
 
     def __init__(self, uri: str, schema: pa.Schema, partition_by: list[str], target_rows: int, job_id: str,
                  storage: Mapping[str, str]):
-        self.fs, self.root = _filesystem(uri, storage)
+        self.fs, self.root = filesystem(uri, storage)
         self.job_id = job_id
         self.schema = schema
         self.partition_by = partition_by
@@ -592,10 +588,10 @@ def _partition_text(value: Any) -> str:
 
 
 def _delete(uri: str, adds: list[dict[str, Any]], storage: Mapping[str, str]) -> None:
-    filesystem, root = _filesystem(uri, storage)
+    fs, root = filesystem(uri, storage)
     for a in adds:
         try:
-            filesystem.delete_file(f"{root}/{unquote(a['path'])}")
+            fs.delete_file(f"{root}/{unquote(a['path'])}")
         except Exception:
             log.debug("cleanup of %s failed", a["path"], exc_info=True)
 

@@ -21,9 +21,9 @@ from leadlake.jobs import run as run_job
 from leadlake.jobs.mine_needs import format_top_needs
 from leadlake.jobs.score_leads import format_top_leads
 from leadlake.jobs.tables import format_summaries, summarize_lakehouse
-from leadlake.lakehouse import Lakehouse
 from leadlake.leads.discovery import evaluate_discovery
 from leadlake.needs.categories import load_needs
+from leadlake.pipeline import STAGES
 from leadlake.text.encoders import encoder_spec
 
 log = logging.getLogger("leadlake.demo")
@@ -35,9 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx, args: argparse.Namespace) -> int:
-    args.only, args.start, args.until = [], None, None
-    run_job.execute(ctx, args, demo=True)
-    lh = Lakehouse(ctx.spark, ctx.conf)
+    lh = run_job.execute(ctx, list(STAGES), args, demo=True)
     print(needs_check(lh, load_needs(lh.models, encoder_spec(ctx.conf), ctx.conf).method))
     print(discovery_check(lh))
     print(format_summaries(summarize_lakehouse(lh.root, lh.storage)))

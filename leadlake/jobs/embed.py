@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from leadlake.text.encoders import ENGINES, encoder_spec
-from leadlake.text.store import DEFAULT_SOURCES, update_text_embeddings
+from leadlake.text.store import embedding_sources, update_text_embeddings
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -16,6 +16,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(ctx, args: argparse.Namespace) -> int:
     overrides = {"engine": args.engine} if args.engine else {}
     spec = encoder_spec(ctx.conf, **overrides)
-    sources = [tuple(s) for s in ctx.conf.get("text.sources", None) or DEFAULT_SOURCES]
-    print(update_text_embeddings(ctx.lakehouse, spec, sources))
+    print(update_text_embeddings(ctx.lakehouse, spec, embedding_sources(ctx.conf)))
     return 0

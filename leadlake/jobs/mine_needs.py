@@ -15,7 +15,6 @@ import logging
 from pyspark.sql import functions as F
 
 from leadlake.lakehouse import Lakehouse
-from leadlake.needs import models_dir
 from leadlake.needs.categories import load_needs
 from leadlake.needs.mining import INSIGHTS_TABLE, mine_needs
 from leadlake.needs.sentiment import load_sentiment
@@ -49,8 +48,8 @@ def run(ctx, args: argparse.Namespace) -> int:
         needs, head = train_needs_head(lh, spec)
         print(head)
     else:
-        needs = load_needs(models_dir(ctx.conf), spec, ctx.conf)
-    sentiment = load_sentiment(models_dir(ctx.conf), spec)
+        needs = load_needs(lh.models, spec, ctx.conf)
+    sentiment = load_sentiment(lh.models, spec)
     report = mine_needs(lh, ctx.conf, spec, sentiment, needs)
     print(report)
     print(format_top_needs(lh, args.top))

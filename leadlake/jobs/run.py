@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import argparse
 
+from leadlake.jobs.demo_data import spec_from_args
 from leadlake.lakehouse import Lakehouse
-from leadlake.pipeline import STAGE_NAMES, StageFailed, format_summary, run_pipeline, select, with_as_of
+from leadlake.pipeline import STAGE_NAMES, Stage, StageFailed, format_summary, run_pipeline, select, with_as_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,26 +38,18 @@ def preflight(conf, args: argparse.Namespace) -> None:
     with_as_of(conf, args.as_of)
 
 
-def demo_spec(args: argparse.Namespace):
-    from leadlake.jobs.demo_data import spec_from_args
-
-    return spec_from_args(args)
-
-
-def execute(ctx, args: argparse.Namespace, *, demo: bool) -> list:
-    """Run the selected stages and print the summary, also when a stage fails."""
+def execute(ctx, stages: list[Stage], args: argparse.Namespace, *, demo: bool, force: bool = False) -> Lakehouse:
+    """Run ``stages`` and print the summary, also when a stage fails; returns the lakehouse they ran on."""
     lh = Lakehouse(ctx.spark, with_as_of(ctx.conf, args.as_of))
-    stages = select(args.only, args.start, args.until)
     try:
-        results = run_pipeline(lh, stages, demo=demo_spec(args) if demo else None,
-                               force=getattr(args, "force", False))
+        results = run_pipeline(lh, stages, demo=spec_from_args(args) if demo else None, force=force)
     except StageFailed as exc:
         print(format_summary(exc.results))
         raise
     print(format_summary(results))
-    return results
+    return lh
 
 
 def run(ctx, args: argparse.Namespace) -> int:
-    execute(ctx, args, demo=args.demo)
+    execute(ctx, select(args.only, args.start, args.until), args, demo=args.demo, force=args.force)
     return 0

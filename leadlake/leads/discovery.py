@@ -29,7 +29,7 @@ from leadlake.config import Conf
 from leadlake.errors import ConfError, LeadlakeError
 from leadlake.lakehouse import Lakehouse
 from leadlake.needs import models_dir
-from leadlake.needs.categories import NeedsModel, evaluate_needs, load_classifier, taxonomy, train_needs
+from leadlake.needs.categories import NeedsModel, load_classifier, taxonomy, train_labelled_head
 from leadlake.needs.heads import PROBS, anchor_centroids, best_label, with_label_probs
 from leadlake.needs.mining import read_texts, sources_from_conf
 from leadlake.progress import stage
@@ -84,21 +84,9 @@ def classify_messages(df: DataFrame, model: NeedsModel, spec: EncoderSpec, emb_c
 
 def train_discovery(lh: Lakehouse, conf: Conf, spec: EncoderSpec) -> tuple[NeedsModel, dict[str, float]]:
     """Fit the head on 80% of the labelled messages, measure it on the other 20% (by a hash of the text), save it."""
-    labels = conf.get("discovery.labels") or {}
-    table = labels.get("table") if isinstance(labels, dict) else None
-    if not table:
-        raise ConfError("--train needs discovery.labels: {table: ..., text: ..., label: ...} in the conf")
-    text_col, label_col = str(labels.get("text", "text")), str(labels.get("label", "message_class"))
-    classes = taxonomy(conf, CLASSES_KEY)
-    data = lh.read(table, columns=[text_col, label_col]).select(
-        F.col(text_col).alias("text"), F.col(label_col).alias("message_class")) \
-        .withColumn("_held_out", F.abs(F.xxhash64("text")) % 5 == 0)
-    train, held_out = data.where(~F.col("_held_out")), data.where(F.col("_held_out"))
-    with stage(log, f"train the lead-discovery head on {table}") as st:
-        model = train_needs(train, spec, classes, label_col="message_class")
-        st.rows = train.count()
-    metrics = evaluate_needs(held_out, model, spec, label_col="message_class")
-    model.save(models_dir(conf), *discovery_parts(spec))
+    model, metrics, _ = train_labelled_head(
+        lh, conf, spec, labels_key="discovery.labels", categories=taxonomy(conf, CLASSES_KEY),
+        label_col="message_class", store=models_dir(conf), parts=discovery_parts(spec), what="lead-discovery head")
     return model, metrics
 
 

@@ -44,6 +44,11 @@ class Tree:
     depth: int
 
 
+def is_spark_gbt(tree_model) -> bool:
+    """Spark's own GBT (trees walked by leadlake), as opposed to xgboost (explained by its TreeSHAP)."""
+    return type(tree_model).__name__ == "GBTClassificationModel"
+
+
 def read_trees(gbt_model) -> tuple[list[Tree], np.ndarray]:
     """The GBT's trees as arrays, and their weights."""
     trees = []
@@ -136,7 +141,7 @@ def margin_contributions(tree_model, saved: dict | None = None) -> Callable[[np.
     ``saved``: the trees logged with the model (``trees.json``); without it
     they are read from the JVM model.
     """
-    if type(tree_model).__name__ == "GBTClassificationModel":
+    if is_spark_gbt(tree_model):
         trees, weights = trees_from_document(saved) if saved else read_trees(tree_model)
         # Spark's GBT probability is sigmoid(2 * margin): doubled, the credits are in log-odds.
         return lambda x: 2.0 * contributions(x, trees, weights)[0]

@@ -23,7 +23,7 @@ from leadlake.errors import LeadlakeError
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import LeadSchema, build_lead_features
 from leadlake.leads.junk import junk_signals
-from leadlake.leads.reasons import TREES_FILE, margin_contributions, reasons_udf, top_reasons
+from leadlake.leads.reasons import TREES_FILE, is_spark_gbt, margin_contributions, reasons_udf, top_reasons
 from leadlake.leads.segments import OUTLIERS_FILE, SEGMENTS_FILE, SEGMENTS_MODEL, Segments, assign_segments
 from leadlake.progress import stage
 from leadlake.session import connect_client
@@ -116,7 +116,7 @@ def _reasons(model, run_id: str):
         else:
             names.append(col.removesuffix("__imp"))
     trees = tree_stage(model)
-    saved = _logged_trees(run_id) if type(trees).__name__ == "GBTClassificationModel" else None
+    saved = _logged_trees(run_id) if is_spark_gbt(trees) else None
     if saved is None and connect_client():
         raise LeadlakeError("the champion lead model was logged without trees.json, which a Spark Connect "
                             "client needs for reasons: retrain it (leadlake run --only train-leads --force)")

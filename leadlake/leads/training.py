@@ -28,7 +28,7 @@ from leadlake.leads.model import (
     trainer,
     tree_stage,
 )
-from leadlake.leads.reasons import TREES_FILE, trees_document
+from leadlake.leads.reasons import TREES_FILE, is_spark_gbt, trees_document
 from leadlake.leads.segments import OUTLIERS_FILE, SEGMENTS_FILE, SEGMENTS_MODEL, fit_segments
 from leadlake.progress import stage
 
@@ -118,7 +118,7 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
             mlflow.log_metrics({f"val_{k}": v for k, v in metrics.items()})
             mlflow.log_metrics({f"val_no_text_{k}": v for k, v in without_text.items()})
             mlflow.log_dict({"feature_spec": asdict(spec), "names": spec.names()}, "feature_spec.json")
-            if type(tree_stage(model)).__name__ == "GBTClassificationModel":
+            if is_spark_gbt(tree_stage(model)):
                 mlflow.log_dict(trees_document(tree_stage(model)), TREES_FILE)
             mlflow.log_dict({"p_convert_histogram": score_histogram(scored).tolist()}, SCORE_HISTOGRAM)
             sample = scored.limit(200_000).toPandas()

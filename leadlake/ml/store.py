@@ -108,10 +108,12 @@ def _spark_uri(uri: str) -> str | None:
         return uri
     from pyspark.sql import SparkSession
 
+    from leadlake.session import is_connect
+
     spark = SparkSession.getActiveSession()
+    if spark is not None and is_connect(spark):
+        return locations.hadoop_uri(uri)  # Spark Connect: the server (e.g. Databricks) owns the filesystems.
     jvm = getattr(spark, "_jvm", None) if spark is not None else None
-    if spark is not None and jvm is None:
-        return _hadoop_uri(uri)  # Spark Connect: the server (e.g. Databricks) owns the filesystems.
     if jvm is None or kind not in _HADOOP_FS:
         return None
     try:
@@ -119,13 +121,4 @@ def _spark_uri(uri: str) -> str | None:
         jvm.java.lang.Class.forName(_HADOOP_FS[kind], False, loader)
     except Exception:
         return None
-    return _hadoop_uri(uri)
-
-
-def spark_uri(uri: str) -> str:
-    """``uri`` as Spark's own readers want it (``s3a://`` for S3)."""
-    return _hadoop_uri(uri)
-
-
-def _hadoop_uri(uri: str) -> str:
-    return "s3a://" + uri[len("s3://"):] if uri.startswith("s3://") else uri
+    return locations.hadoop_uri(uri)

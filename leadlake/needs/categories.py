@@ -21,8 +21,10 @@ from pyspark.sql import functions as F
 
 from leadlake.config import Conf
 from leadlake.errors import ConfError
+from leadlake.lakehouse import Lakehouse
 from leadlake.ml.store import ModelStore, as_store
 from leadlake.needs.heads import PROBS, anchor_centroids, best_label, fit_head, with_label_probs
+from leadlake.progress import stage
 from leadlake.text import embed
 from leadlake.text.encoders import EncoderSpec
 
@@ -104,6 +106,32 @@ def train_needs(labelled: DataFrame, spec: EncoderSpec, categories: Mapping[str,
     labels = tuple(categories)
     embedded = embed(labelled.where(F.col(label_col).isin(*labels)), text_col, _EMB, spec=spec)
     return NeedsModel(spec.model_id, categories, fit_head(embedded, _EMB, label_col, labels, reg=reg), 0.0)
+
+
+def train_labelled_head(lh: Lakehouse, conf: Conf, spec: EncoderSpec, *, labels_key: str,
+                        categories: Mapping[str, Sequence[str]], label_col: str, store: ModelStore,
+                        parts: Sequence[str], what: str) -> tuple[NeedsModel, dict[str, float], str]:
+    """Fit a head on the labels table named by ``labels_key`` ({table, text, label}); measure and save it.
+
+    One held-out rule for every head trained from a user's labels: the 20% of
+    texts whose hash falls in one bucket of five, so a text is always on the
+    same side however often the head is retrained. Returns the model, its
+    held-out metrics and where it was saved.
+    """
+    labels = conf.get(labels_key) or {}
+    table = labels.get("table") if isinstance(labels, Mapping) else None
+    if not table:
+        raise ConfError(f"training the {what} needs {labels_key}: {{table: ..., text: ..., label: ...}} in the conf")
+    text_col, source_label = str(labels.get("text", "text")), str(labels.get("label", label_col))
+    data = lh.read(table, columns=[text_col, source_label]).select(
+        F.col(text_col).alias("text"), F.col(source_label).alias(label_col))
+    held = F.abs(F.xxhash64("text")) % 5 == 0
+    train, held_out = data.where(~held), data.where(held)
+    with stage(log, f"train the {what} on {table}") as st:
+        model = train_needs(train, spec, categories, label_col=label_col)
+        st.rows = train.count()
+    metrics = evaluate_needs(held_out, model, spec, label_col=label_col)
+    return model, metrics, model.save(store, *parts)
 
 
 def classify_with(df: DataFrame, model: NeedsModel, spec: EncoderSpec, *, text_col: str = "text",

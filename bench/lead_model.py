@@ -33,7 +33,7 @@ from leadlake.config import load_conf
 from leadlake.demo import DemoSpec, generate_demo
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import LeadSchema, build_lead_features
-from leadlake.leads.model import FEATURES, _pipeline, feature_spec, time_split, with_class_weights
+from leadlake.leads.model import FEATURES, LeadModelSettings, _pipeline, feature_spec, time_split, with_class_weights
 from leadlake.progress import setup_logging
 from leadlake.session import get_spark
 
@@ -57,7 +57,7 @@ def main() -> None:
         lh = Lakehouse(spark, conf)
         generate_demo(lh, DemoSpec(leads=args.leads, seed=21))
         schema = LeadSchema.from_conf(conf)
-        lh.write(build_lead_features(lh, conf), "silver.lead_features", mode="overwrite")
+        lh.write(build_lead_features(lh), "silver.lead_features", mode="overwrite")
         features = lh.read("silver.lead_features")
         spec = feature_spec(features, schema, with_text=False)
         labelled = features.where(F.col("label").isNotNull())
@@ -69,7 +69,7 @@ def main() -> None:
               f"{args.trees} trees of depth {args.depth}, {spark.sparkContext.defaultParallelism} Spark cores")
 
         cards = [train.select(F.countDistinct(c)).first()[0] for c in spec.categorical]
-        pipeline = _pipeline(spec, conf, max([32, *[c + 2 for c in cards]]))
+        pipeline = _pipeline(spec, LeadModelSettings.from_conf(conf), max([32, *[c + 2 for c in cards]]))
         t = time.perf_counter()
         model = pipeline.fit(train)
         spark_fit = time.perf_counter() - t
@@ -102,7 +102,7 @@ def main() -> None:
             print("xgboost not installed: the xgboost trainer is not measured (pip install 'leadlake[xgboost]')")
         else:
             xgb_conf = load_conf(lakehouse=root, overrides={"leads": {"model": {**model_conf, "trainer": "xgboost"}}})
-            xgb_pipeline = _pipeline(spec, xgb_conf, max([32, *[c + 2 for c in cards]]))
+            xgb_pipeline = _pipeline(spec, LeadModelSettings.from_conf(xgb_conf), max([32, *[c + 2 for c in cards]]))
             t = time.perf_counter()
             xgb_model = xgb_pipeline.fit(train)
             xgb_fit = time.perf_counter() - t

@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     owns_session = False
     try:
         conf = load_conf(args.conf, lakehouse=args.lakehouse)
-        setup_logging(args.log_level or conf.get("logging.level", "INFO"))
+        setup_logging(args.log_level or conf.get("logging.level"))
         ctx = JobContext(conf)
         if preflight is not None:
             preflight(conf, args)

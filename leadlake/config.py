@@ -8,11 +8,14 @@ editing YAML rather than Python.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import os
+import types
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -99,20 +102,37 @@ def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, An
     return out
 
 
+T = TypeVar("T")
+_MISSING = object()
+
+
 @dataclass(frozen=True)
 class Conf:
-    """The merged configuration of one job run."""
+    """The merged configuration of one job run.
+
+    Lookups take no default: every key has its default in
+    ``conf/default.yaml``, the one place a reader (or a user) looks for it, so
+    a key that is absent here is a bug to report, not a value to guess.
+    """
 
     data: dict[str, Any] = field(default_factory=dict)
+    _views: dict = field(default_factory=dict, compare=False, repr=False)
 
-    def get(self, dotted: str, default: Any = None) -> Any:
+    def get(self, dotted: str) -> Any:
         """Look up ``a.b.c``; keys that themselves contain dots are tried whole first."""
+        value = self._find(dotted)
+        if value is _MISSING:
+            raise ConfError(f"conf key {dotted} is not set (every key has its default in conf/default.yaml; "
+                            "a conf file that sets a section to null removes its keys)")
+        return value
+
+    def _find(self, dotted: str) -> Any:
         node: Any = self.data
         parts = dotted.split(".")
         i = 0
         while i < len(parts):
             if not isinstance(node, Mapping):
-                return default
+                return _MISSING
             for j in range(len(parts), i, -1):
                 key = ".".join(parts[i:j])
                 if key in node:
@@ -120,8 +140,20 @@ class Conf:
                     i = j
                     break
             else:
-                return default
+                return _MISSING
         return node
+
+    def section(self, dotted: str, cls: type[T]) -> T:
+        """The section at ``dotted`` as the frozen dataclass ``cls``, checked once per run and then reused.
+
+        Each field is read from the key of the same name and converted to its
+        annotated type; a value of the wrong kind is a ConfError naming the
+        key, not a TypeError deep inside a Spark job.
+        """
+        key = (dotted, cls)
+        if key not in self._views:
+            self._views[key] = _typed(self.get(dotted), cls, dotted)
+        return self._views[key]
 
     @property
     def lakehouse(self) -> str:
@@ -129,6 +161,58 @@ class Conf:
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Conf:
         return Conf(deep_merge(self.data, overrides))
+
+
+def _typed(value: Any, cls: type[T], dotted: str) -> T:
+    if not isinstance(value, Mapping):
+        raise ConfError(f"{dotted} must be a mapping of settings, not {value!r}")
+    hints = typing.get_type_hints(cls)
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in value:
+            raise ConfError(f"conf key {dotted}.{f.name} is not set (its default is in conf/default.yaml)")
+        kwargs[f.name] = _convert(value[f.name], hints[f.name], f"{dotted}.{f.name}")
+    return cls(**kwargs)
+
+
+def _convert(value: Any, hint: Any, dotted: str) -> Any:
+    """``value`` as the annotated type: int, float, str, bool, X | None, tuple[X, ...], dict, a dataclass."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        return _convert(value, next(a for a in args if a is not type(None)), dotted)
+    if dataclasses.is_dataclass(hint):
+        return _typed(value, hint, dotted)
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise ConfError(f"{dotted} must be a list, not {value!r}")
+        return tuple(_convert(v, args[0], dotted) for v in value)
+    if hint is dict or origin is dict:
+        if value is None:
+            return {}
+        if not isinstance(value, Mapping):
+            raise ConfError(f"{dotted} must be a mapping, not {value!r}")
+        return dict(value)
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ConfError(f"{dotted} must be true or false, not {value!r}")
+        return value
+    if hint in (int, float):
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise ConfError(f"{dotted} must be a number, not {value!r}")
+        try:
+            number = float(value)
+        except ValueError:
+            raise ConfError(f"{dotted} must be a number, not {value!r}") from None
+        if hint is int and not number.is_integer():
+            raise ConfError(f"{dotted} must be a whole number, not {value!r}")
+        return hint(number)
+    if hint is str:
+        if value is None or isinstance(value, Mapping | list):
+            raise ConfError(f"{dotted} must be text, not {value!r}")
+        return str(value)
+    return value
 
 
 def load_conf(
@@ -157,7 +241,7 @@ def load_conf(
 
 def spark_properties(conf: Conf) -> dict[str, str]:
     """The Spark properties of the configured profile with ``spark.conf`` over them."""
-    profile = conf.get("spark.profile", "local")
+    profile = conf.get("spark.profile")
     props: dict[str, Any] = {}
     if profile:
         profile_path = conf_dir() / "spark" / f"{profile}.yaml"
@@ -165,7 +249,7 @@ def spark_properties(conf: Conf) -> dict[str, str]:
             known = sorted(p.stem for p in (conf_dir() / "spark").glob("*.yaml"))
             raise ConfError(f"unknown Spark profile {profile!r}; known profiles: {', '.join(known)}")
         props.update(read_yaml(profile_path))
-    props.update(conf.get("spark.conf", {}) or {})
+    props.update(conf.get("spark.conf") or {})
     return {str(k): _spark_value(v) for k, v in props.items()}
 
 

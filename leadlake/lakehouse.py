@@ -60,6 +60,10 @@ class Lakehouse:
             else locations.storage_options(self.root, _spark_storage_conf(spark))
         )
 
+    def with_conf(self, conf: Conf) -> Lakehouse:
+        """The same session under another conf (other settings for one job, another CRM's columns)."""
+        return Lakehouse(self.spark, conf)
+
     def ref(self, name: str | TableRef) -> TableRef:
         return name if isinstance(name, TableRef) else resolve_table(self.conf, name)
 
@@ -195,8 +199,8 @@ class Lakehouse:
         df = _vectors_as_arrays(df)
         writer = df.write.format("delta").mode(mode)
         options: dict[str, str] = {
-            "targetFileRows": str(self.conf.get("delta.target_file_rows", 1_000_000)),
-            "maxCommitRetries": str(self.conf.get("delta.max_commit_retries", 10)),
+            "targetFileRows": str(self.conf.get("delta.target_file_rows")),
+            "maxCommitRetries": str(self.conf.get("delta.max_commit_retries")),
         }
         if merge_schema:
             options["mergeSchema"] = "true"
@@ -299,7 +303,7 @@ class Lakehouse:
         transaction pinned to the version read. If another writer commits in
         between, the commit is refused and the whole MERGE is re-planned.
         """
-        retries = int(self.conf.get("delta.merge_retries", 3))
+        retries = int(self.conf.get("delta.merge_retries"))
         table_cols = self.read(ref).columns
         extra = [c for c in source.columns if c not in table_cols]
         if extra:

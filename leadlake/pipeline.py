@@ -21,9 +21,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from leadlake import catalog, tracking
+from leadlake import catalog
 from leadlake.errors import ConfError, EnvironmentProblem, LeadlakeError
 from leadlake.lakehouse import Lakehouse
+from leadlake.ml import tracking
 
 log = logging.getLogger("leadlake.pipeline")
 
@@ -136,10 +137,8 @@ def _embed(ctx: RunContext):
 def _train_sentiment(ctx: RunContext):
     from leadlake.needs.training import train_sentiment_head
 
-    t = ctx.conf.get("pipeline.train_sentiment")
     try:
-        return train_sentiment_head(ctx.lh, _spec(ctx), corpus_rows=int(t["corpus_rows"]),
-                                    holdout=float(t["holdout"]), feedback_table=t["feedback_table"])[1]
+        return train_sentiment_head(ctx.lh, _spec(ctx))[1]
     except EnvironmentProblem as exc:
         if ctx.force:
             raise
@@ -159,7 +158,7 @@ def _mine_needs(ctx: RunContext):
     from leadlake.needs.sentiment import load_sentiment
 
     spec = _spec(ctx)
-    return mine_needs(ctx.lh, ctx.conf, spec, load_sentiment(ctx.lh.models, spec),
+    return mine_needs(ctx.lh, spec, load_sentiment(ctx.lh.models, spec),
                       load_needs(ctx.lh.models, spec, ctx.conf))
 
 
@@ -167,7 +166,7 @@ def _discover_leads(ctx: RunContext):
     from leadlake.leads.discovery import discover_leads, load_discovery
 
     spec = _spec(ctx)
-    return discover_leads(ctx.lh, ctx.conf, spec, load_discovery(ctx.conf, spec))
+    return discover_leads(ctx.lh, spec, load_discovery(ctx.conf, spec))
 
 
 def _skip_training(section: str, what: str) -> Callable[[RunContext], str | None]:
@@ -183,31 +182,31 @@ def _skip_training(section: str, what: str) -> Callable[[RunContext], str | None
 def _train_leads(ctx: RunContext):
     from leadlake.leads.training import train_leads
 
-    return train_leads(ctx.lh, ctx.conf)
+    return train_leads(ctx.lh)
 
 
 def _score_leads(ctx: RunContext):
     from leadlake.leads.scoring import score_leads
 
-    return score_leads(ctx.lh, ctx.conf)
+    return score_leads(ctx.lh)
 
 
 def _feedback(ctx: RunContext):
     from leadlake.leads.feedback import champion_histogram, run_feedback
 
-    return run_feedback(ctx.lh, ctx.conf, champion_histogram(ctx.conf))
+    return run_feedback(ctx.lh, champion_histogram(ctx.conf))
 
 
 def _train_clv(ctx: RunContext):
     from leadlake.clv.training import train_clv
 
-    return train_clv(ctx.lh, ctx.conf)
+    return train_clv(ctx.lh)
 
 
 def _score_clv(ctx: RunContext):
     from leadlake.clv.scoring import score_clv
 
-    return score_clv(ctx.lh, ctx.conf)
+    return score_clv(ctx.lh)
 
 
 STAGES: tuple[Stage, ...] = (

@@ -43,7 +43,7 @@ def get_spark(conf: Conf | None = None) -> SparkSession:
     engine in use (``delta-spark`` or ``delta-rs``).
     """
     conf = conf or load_conf()
-    engine_pref = conf.get("delta.engine", "auto")
+    engine_pref = conf.get("delta.engine")
     if engine_pref not in ENGINES:
         raise ConfError(f"delta.engine must be one of {', '.join(ENGINES)}, not {engine_pref!r}")
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -52,7 +52,7 @@ def get_spark(conf: Conf | None = None) -> SparkSession:
     spark = SparkSession.getActiveSession()
     remote = conf.get("spark.remote") or os.environ.get("SPARK_REMOTE")
     if spark is None and remote:
-        spark = SparkSession.builder.remote(str(remote)).appName(conf.get("spark.app_name", "leadlake")) \
+        spark = SparkSession.builder.remote(str(remote)).appName(conf.get("spark.app_name")) \
             .getOrCreate()
         _apply_runtime_props(spark, props)
     elif spark is None:
@@ -115,9 +115,9 @@ def _start_session(conf: Conf, props: dict[str, str], engine_pref: str) -> Spark
     under_launcher = "PYSPARK_GATEWAY_PORT" in os.environ
     if not under_launcher:
         require_java()
-    builder = SparkSession.builder.appName(conf.get("spark.app_name", "leadlake"))
+    builder = SparkSession.builder.appName(conf.get("spark.app_name"))
     if not under_launcher:
-        master = props.get("spark.master") or str(conf.get("spark.master", "local[*]"))
+        master = props.get("spark.master") or str(conf.get("spark.master"))
         builder = builder.master(master)
         props = _local_jvm_defaults(props, master)
     if engine_pref != "delta-rs" and _delta_jar_configured(props):

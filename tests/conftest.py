@@ -55,13 +55,13 @@ def demo_lakehouse(spark, tmp_path_factory) -> Lakehouse:
     from leadlake.demo import DemoSpec, generate_demo
     from leadlake.needs.categories import load_needs
     from leadlake.needs.mining import mine_needs
-    from leadlake.needs.sentiment import SentimentModel
+    from leadlake.needs.sentiment import sentiment_model
     from leadlake.text import encoder_spec
 
     lh = Lakehouse(spark, make_conf(tmp_path_factory.mktemp("demo-lakehouse"), **FAST_MODELS))
     generate_demo(lh, DemoSpec(leads=DEMO_LEADS, seed=5))
     spec = encoder_spec(lh.conf)
-    lh.mining_report = mine_needs(lh, lh.conf, spec, SentimentModel(spec.model_id),
+    lh.mining_report = mine_needs(lh, spec, sentiment_model(spec.model_id),
                                   load_needs("/nonexistent", spec, lh.conf))
     return lh
 

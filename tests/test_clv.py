@@ -46,7 +46,7 @@ def _orders(spark):
 
 def test_order_edge_cases_are_quarantined_or_follow_the_documented_rules(lakehouse):
     lakehouse.write(_orders(lakehouse.spark), "bronze.orders")
-    accepted, check = usable_orders(lakehouse, lakehouse.conf, today=dt.date(2025, 7, 1))
+    accepted, check = usable_orders(lakehouse, today=dt.date(2025, 7, 1))
     assert check.read == 14 and check.accepted + sum(check.quarantined.values()) == check.read
     assert {k: v for k, v in check.quarantined.items() if v} == {
         "missing_customer": 1, "missing_amount": 1, "future_date": 1, "refund_without_purchase": 1}
@@ -54,7 +54,7 @@ def test_order_edge_cases_are_quarantined_or_follow_the_documented_rules(lakehou
     assert sorted(r.reason for r in quarantined.collect()) == sorted(
         ["missing_customer", "missing_amount", "future_date", "refund_without_purchase"])
     assert '"order_id":"o10"' in quarantined.where(F.col("reason") == "future_date").first().raw_record
-    usable_orders(lakehouse, lakehouse.conf, today=dt.date(2025, 7, 1))  # a re-run quarantines nothing twice
+    usable_orders(lakehouse, today=dt.date(2025, 7, 1))  # a re-run quarantines nothing twice
     assert lakehouse.read(QUARANTINE_TABLE).count() == 4
     assert resolve_as_of(accepted, lakehouse.conf, OrderColumns()) == dt.date(2025, 7, 1)
 
@@ -105,14 +105,14 @@ def test_value_metrics_match_numpy_and_scipy_with_ties(spark):
 
 @pytest.fixture(scope="module")
 def trained_clv(demo_lakehouse):
-    return demo_lakehouse, train_clv(demo_lakehouse, demo_lakehouse.conf)
+    return demo_lakehouse, train_clv(demo_lakehouse)
 
 
 def test_customer_features_never_see_after_the_cutoff(trained_clv):
     lh, report = trained_clv
-    orders, _ = usable_orders(lh, lh.conf)
-    full = customer_features(lh, lh.conf, orders, report.cutoff)
-    cut = customer_features(lh, lh.conf, orders.where(F.to_date("ts") <= F.lit(report.cutoff)), report.cutoff)
+    orders, _ = usable_orders(lh)
+    full = customer_features(lh, orders, report.cutoff)
+    cut = customer_features(lh, orders.where(F.to_date("ts") <= F.lit(report.cutoff)), report.cutoff)
     cols = [c for c in full.columns if c not in ("customer_id", "cutoff", "text_embedding")]
     assert full.count() == cut.count() > 50
     assert full.select("customer_id", *cols).exceptAll(cut.select("customer_id", *cols)).count() == 0
@@ -147,9 +147,9 @@ def test_train_clv_measures_the_model_beside_btyd_and_logs_it(trained_clv):
 
 def test_score_clv_writes_one_row_per_customer_with_documented_segments(trained_clv):
     lh, _ = trained_clv
-    first = score_clv(lh, lh.conf)
+    first = score_clv(lh)
     before = {r.customer_id: r for r in lh.read(CLV_TABLE).collect()}
-    again = score_clv(lh, lh.conf)
+    again = score_clv(lh)
     after = {r.customer_id: r for r in lh.read(CLV_TABLE).collect()}
     assert first.total == again.total == len(after) == first.scored
     assert all(after[c].clv_12m == before[c].clv_12m and after[c].value_segment == before[c].value_segment

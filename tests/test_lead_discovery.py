@@ -38,7 +38,7 @@ def test_zero_shot_discovery_finds_the_sales_leads_and_keeps_every_message(demo_
              "bronze.web_chats", mode="overwrite")
     conf = _conf(lh)
     spec = encoder_spec(conf)
-    report = discover_leads(lh, conf, spec, load_discovery(conf, spec))
+    report = discover_leads(lh.with_conf(conf), spec, load_discovery(conf, spec))
     print("\n", report)
     messages = lh.row_count("bronze.interactions") + len(WEB_CHATS)
     assert report.read == report.written == messages == lh.row_count(DISCOVERED_TABLE)
@@ -63,12 +63,12 @@ def test_a_head_trained_on_labelled_messages_beats_zero_shot_on_the_rest(demo_la
     conf = _conf(lh, labels={"table": "bronze.message_labels", "text": "text", "label": "label"})
     spec = encoder_spec(conf)
     if not lh.exists(DISCOVERED_TABLE) or lh.read(DISCOVERED_TABLE).where(F.col("method") != "zero-shot").count():
-        discover_leads(lh, conf, spec, load_discovery(_conf(lh), spec))
+        discover_leads(lh.with_conf(_conf(lh)), spec, load_discovery(_conf(lh), spec))
     zero_shot = evaluate_discovery(lh.read(DISCOVERED_TABLE), truth.where(~labelled))
-    model, held_out = train_discovery(lh, conf, spec)
+    model, held_out = train_discovery(lh.with_conf(conf), spec)
     assert model.method == "supervised" and held_out["n"] > 50
     assert load_discovery(conf, spec).method == "supervised"  # saved, and used from then on
-    discover_leads(lh, conf, spec, model)
+    discover_leads(lh.with_conf(conf), spec, model)
     trained = evaluate_discovery(lh.read(DISCOVERED_TABLE), truth.where(~labelled))
     print(f"\n accuracy on unlabelled messages: zero-shot {zero_shot['accuracy']:.3f}, "
           f"trained on {lh.row_count('bronze.message_labels')} labels {trained['accuracy']:.3f}")

@@ -12,8 +12,9 @@ from pyspark.sql import functions as F
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import build_lead_features, email_type, seniority
 from leadlake.leads.reasons import contributions, read_trees
-from leadlake.leads.scoring import SCORES_TABLE, load_champion, score_leads
+from leadlake.leads.scoring import SCORES_TABLE, score_leads
 from leadlake.leads.training import train_leads
+from leadlake.ml.champion import load_champion
 
 from .conftest import FAST_MODELS, make_conf
 
@@ -43,14 +44,14 @@ def test_behaviour_counts_only_inside_the_window(spark, tmp_path):
               ("E3", "L1", t0 - dt.timedelta(days=1), "demo_request", 30.0)]
     lh.write(spark.createDataFrame(events, "event_id string, lead_id string, ts timestamp, page string, "
                                            "duration_s double"), "bronze.web_events")
-    row = build_lead_features(lh, lh.conf).first()
+    row = build_lead_features(lh).first()
     assert row.web_visits == 1 and row.web_pricing == 1 and row.web_demo_request == 0
     assert row.label == 1.0 and row.seniority == "c_level" and "msg_count" not in row.asDict()
 
 
 @pytest.fixture(scope="module")
 def trained(demo_lakehouse):
-    first = train_leads(demo_lakehouse, demo_lakehouse.conf)
+    first = train_leads(demo_lakehouse)
     return demo_lakehouse, first
 
 
@@ -67,7 +68,7 @@ def test_model_reads_text_and_is_calibrated(trained):
 
 def test_retrain_is_compared_with_the_champion(trained):
     lh, first = trained
-    second = train_leads(lh, lh.conf)
+    second = train_leads(lh)
     assert second.champion_auc == pytest.approx(first.metrics["roc_auc"], abs=1e-9)
     # Same data, same seed: the same model, which must not replace the champion on a tie.
     assert second.metrics["roc_auc"] == pytest.approx(first.metrics["roc_auc"], abs=1e-9)
@@ -77,7 +78,7 @@ def test_retrain_is_compared_with_the_champion(trained):
 @pytest.fixture(scope="module")
 def scored(trained):
     lh, _ = trained
-    report = score_leads(lh, lh.conf)
+    report = score_leads(lh)
     return lh, report
 
 
@@ -104,9 +105,9 @@ def test_scores_tiers_and_ranks(scored):
 def test_rescoring_never_duplicates(scored):
     lh, _ = scored
     before = {r.lead_id: r.p_convert for r in lh.read(SCORES_TABLE).collect()}
-    again = score_leads(lh, lh.conf, only_new=True)
+    again = score_leads(lh, only_new=True)
     assert again.scored == 0 and again.total == len(before)
-    score_leads(lh, lh.conf)
+    score_leads(lh)
     after = {r.lead_id: r.p_convert for r in lh.read(SCORES_TABLE).collect()}
     assert after == before
 
@@ -129,10 +130,11 @@ def test_outliers_are_a_weak_junk_sign(scored, spark):
     from leadlake.leads.segments import assign_segments
 
     lh, _ = scored
-    model, _, run_id = load_champion(lh.conf)
+    champion = load_champion(lh.conf, "leads", "train-leads")
+    model, run_id = champion.model, champion.run_id
     segments = load_segments(run_id, lh.conf)
     assert segments is not None and set(segments.outlier_distance) == set(segments.descriptions)
-    out = assign_segments(prepared_features(model, build_lead_features(lh, lh.conf)), segments)
+    out = assign_segments(prepared_features(model, build_lead_features(lh)), segments)
     share = out.agg(F.avg((F.col("outlier_score") > 1).cast("double"))).first()[0]
     assert 0.002 <= share <= 0.03
     t = dt.datetime(2025, 12, 1)
@@ -143,7 +145,7 @@ def test_outliers_are_a_weak_junk_sign(scored, spark):
         "lead_id string, created_at timestamp, source string, industry string, country string, "
         "crm_territory string, crm_budget_band string, company_size int, job_title string, email string, "
         "company string, first_name string, phone string")
-    score_leads(lh, make_conf(lh.conf.lakehouse, **FAST_MODELS), leads=leads)
+    score_leads(lh.with_conf(make_conf(lh.conf.lakehouse, **FAST_MODELS)), leads=leads)
     got = {r.lead_id: r for r in lh.read(SCORES_TABLE).where(F.col("lead_id").isin("ODD1", "USUAL1")).collect()}
     # A made-up phone alone (0.5) is not junk; with the outlier sign (0.3): 1 - 0.5 * 0.7 = 0.65 is.
     assert got["USUAL1"].junk_score == pytest.approx(0.5) and not got["USUAL1"].is_junk
@@ -152,10 +154,10 @@ def test_outliers_are_a_weak_junk_sign(scored, spark):
 
 def test_reasons_add_up_to_the_model_margin_and_point_the_right_way(scored):
     lh, _ = scored
-    model, _, _ = load_champion(lh.conf)
+    model = load_champion(lh.conf, "leads", "train-leads").model
     gbt = next(s for s in model.stages if type(s).__name__ == "GBTClassificationModel")
     trees, weights = read_trees(gbt)
-    rows = model.transform(build_lead_features(lh, lh.conf).limit(50)).select(
+    rows = model.transform(build_lead_features(lh).limit(50)).select(
         vector_to_array("features").alias("x"), vector_to_array("rawPrediction").alias("raw")).collect()
     x = np.array([r.x for r in rows])
     contrib, bias = contributions(x, trees, weights)
@@ -181,8 +183,7 @@ def test_leads_with_missing_fields_still_get_a_score(scored, spark):
         "lead_id string, created_at timestamp, source string, industry string, country string, "
         "crm_territory string, crm_budget_band string, company_size int, job_title string, email string, "
         "company string, first_name string, phone string")
-    conf = make_conf(lh.conf.lakehouse, **FAST_MODELS)
-    report = score_leads(lh, conf, leads=blank)
+    report = score_leads(lh.with_conf(make_conf(lh.conf.lakehouse, **FAST_MODELS)), leads=blank)
     row = lh.read(SCORES_TABLE).where(F.col("lead_id") == "NEW1").first()
     assert report.scored == 1 and 0 <= row.p_convert <= 1 and row.tier in ("high", "mid", "low")
 
@@ -201,23 +202,23 @@ def test_feedback_moves_thresholds_when_outcomes_say_so(spark, tmp_path):
                                    "lead_id string, p_convert double, tier string"), SCORES_TABLE)
     lh.write(spark.createDataFrame([(i, "won" if w else "lost") for i, w in zip(ids, won, strict=True)],
                                    "lead_id string, outcome string"), "bronze.conversions")
-    conf = make_conf(tmp_path, leads={"feedback": {"high_precision": 0.5, "mid_precision": 0.35}})
+    lh = lh.with_conf(make_conf(tmp_path, leads={"feedback": {"high_precision": 0.5, "mid_precision": 0.35}}))
     same = score_histogram(lh.read(SCORES_TABLE))
-    first = run_feedback(lh, conf, same)
+    first = run_feedback(lh, same)
     print("\n", first)
     # Leads at or above t convert at (1 + t + t^2) / 3: 0.5 from t = 0.366, 0.35 from t = 0.
     assert first.changed and first.version == 1
     assert first.new[0] == pytest.approx(0.366, abs=0.05) and first.new[1] < first.new[0]
     assert first.psi == pytest.approx(0.0, abs=1e-9) and not first.retrain
-    again = run_feedback(lh, conf, same)
+    again = run_feedback(lh, same)
     assert not again.changed and again.version == 1 and lh.row_count(THRESHOLDS_TABLE) == 1
     # Trained when most leads scored low; today's scores are spread evenly: drift.
     trained_on = same.sum() * np.array([0.5, 0.3, 0.1, 0.05, 0.05] + [0.0] * (PSI_BINS - 5))
-    drifted = run_feedback(lh, conf, trained_on)
+    drifted = run_feedback(lh, trained_on)
     assert drifted.psi > 0.2 and drifted.retrain
 
 
-def _own_crm(spark, tmp_path, **model) -> tuple[Lakehouse, object]:
+def _own_crm(spark, tmp_path, **model) -> Lakehouse:
     """A CRM with other column names, the outcome inside the leads table, no web or text data: conf only."""
     rng = np.random.default_rng(5)
     n = 800
@@ -239,15 +240,15 @@ def _own_crm(spark, tmp_path, **model) -> tuple[Lakehouse, object]:
         "web_events": {"table": None}, "interactions": {"table": None}, "text_pca_k": 0,
         "model": {"max_iter": 20, "max_depth": 3, **model},
     }}
-    return lh, make_conf(tmp_path, **mine)
+    return lh.with_conf(make_conf(tmp_path, **mine))
 
 
 def test_bring_your_own_crm_through_conf_alone(spark, tmp_path):
-    lh, conf = _own_crm(spark, tmp_path)
-    report = train_leads(lh, conf)
+    lh = _own_crm(spark, tmp_path)
+    report = train_leads(lh)
     print(f"\nown CRM: validation ROC-AUC {report.metrics['roc_auc']:.3f}")
     assert report.metrics["roc_auc"] > 0.65 and report.promoted
-    scored = score_leads(lh, conf)
+    scored = score_leads(lh)
     assert scored.scored == lh.row_count("bronze.my_leads") == lh.row_count(SCORES_TABLE)
     top = lh.read(SCORES_TABLE).orderBy("rank").first()
     assert any(r.startswith(("plan_interest=", "employees=")) for r in top.top_reasons)
@@ -259,16 +260,16 @@ def test_xgboost_trainer_behind_the_same_interface(spark, tmp_path):
     from leadlake.leads.model import tree_stage
     from leadlake.leads.reasons import margin_contributions
 
-    lh, conf = _own_crm(spark, tmp_path, trainer="xgboost")
-    report = train_leads(lh, conf)
+    lh = _own_crm(spark, tmp_path, trainer="xgboost")
+    report = train_leads(lh)
     print(f"\nown CRM, xgboost: validation ROC-AUC {report.metrics['roc_auc']:.3f}, ECE {report.metrics['ece']:.3f}")
     assert report.metrics["roc_auc"] > 0.65 and report.promoted and report.metrics["ece"] < 0.1
-    scored = score_leads(lh, conf)
+    scored = score_leads(lh)
     assert scored.scored == lh.row_count("bronze.my_leads") == lh.row_count(SCORES_TABLE)
-    model, _, _ = load_champion(conf)
+    model = load_champion(lh.conf, "leads", "train-leads").model
     trees = tree_stage(model)
     assert type(trees).__name__ == "SparkXGBClassifierModel"
-    rows = model.transform(build_lead_features(lh, conf).limit(40)).select(
+    rows = model.transform(build_lead_features(lh).limit(40)).select(
         vector_to_array("features").alias("x"), vector_to_array("rawPrediction").alias("raw")).collect()
     x = np.array([r.x for r in rows])
     import xgboost
@@ -284,6 +285,6 @@ def test_xgboost_trainer_behind_the_same_interface(spark, tmp_path):
 def test_unknown_trainer_is_a_conf_error(spark, tmp_path):
     from leadlake.errors import ConfError
 
-    lh, conf = _own_crm(spark, tmp_path, trainer="lightgbm")
+    lh = _own_crm(spark, tmp_path, trainer="lightgbm")
     with pytest.raises(ConfError, match="trainer must be one of gbt, xgboost"):
-        train_leads(lh, conf)
+        train_leads(lh)

@@ -8,10 +8,11 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from leadlake import locations, tracking
+from leadlake import locations
 from leadlake.delta.tables import resolve_table
 from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
+from leadlake.ml import tracking
 
 from .conftest import make_bucket, make_conf
 

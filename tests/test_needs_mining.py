@@ -8,7 +8,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from leadlake.needs import classify_needs, extract_entities
-from leadlake.needs.categories import evaluate_needs, load_needs, taxonomy, train_needs
+from leadlake.needs.categories import evaluate_needs, load_needs, save_needs, taxonomy, train_needs
 from leadlake.needs.mining import (
     CUSTOMER_NEEDS_TABLE,
     INSIGHTS_TABLE,
@@ -71,7 +71,7 @@ def test_supervised_head_is_used_once_labels_exist(spark, needs_conf, tmp_path):
     metrics = evaluate_needs(spark.createDataFrame(HAND_LABELLED, "text string, need_category string"), model, spec)
     print(f"\nsupervised need head (trained on the taxonomy phrases): accuracy {metrics['accuracy']:.2f}")
     assert metrics["n"] == len(HAND_LABELLED) and metrics["accuracy"] >= 0.5
-    model.save(tmp_path)
+    save_needs(model, tmp_path)
     assert (tmp_path / "needs" / spec.model_id.replace("/", "__") / "labels.json").is_file()
     assert load_needs(tmp_path, spec, needs_conf).method == "supervised"
     renamed = make_conf(tmp_path, needs={"categories": {**categories, "security": ["SSO and audit logs"]}})
@@ -139,7 +139,7 @@ def test_priority_is_importance_times_urgency(spark, needs_conf):
 def test_zero_shot_probabilities_are_a_softmax_of_cosines(spark):
     import numpy as np
 
-    from leadlake.needs.heads import zero_shot_probs
+    from leadlake.text.classify import zero_shot_probs
 
     rng = np.random.default_rng(3)
     centroids = rng.normal(size=(3, 8))

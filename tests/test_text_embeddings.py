@@ -151,8 +151,8 @@ def test_spark_nlp_engine_embeds_like_the_exported_model(spark, exported):
     got = {r.id: np.array(r.embedding) for r in embed(df, spec=spec).collect()}
     assert all(v.shape == (384,) for v in got.values())
     assert cos(got[0], got[1]) > cos(got[0], got[2])
-    from leadlake.needs.heads import anchor_centroids
     from leadlake.needs.sentiment import ANCHORS, LABELS
+    from leadlake.text.classify import anchor_centroids
 
     centroids = anchor_centroids(spec, ANCHORS, LABELS)  # zero-shot anchors through Spark NLP itself
     assert centroids.shape == (3, 384) and np.allclose(np.linalg.norm(centroids, axis=1), 1.0)

@@ -32,7 +32,7 @@ from leadlake.clv.btyd import rfm_summary
 from leadlake.clv.orders import OrderColumns
 from leadlake.config import Conf
 from leadlake.lakehouse import Lakehouse
-from leadlake.needs.mining import signal_aggregates
+from leadlake.text.sources import signal_aggregates
 from leadlake.text.store import pooled_embeddings
 
 FEATURES_TABLE = catalog.CUSTOMER_FEATURES
@@ -58,7 +58,7 @@ class CustomerSources:
         return cls(OrderColumns.from_conf(conf), dict(conf.get("clv.products") or {}),
                    dict(conf.get("clv.customers") or {}), dict(conf.get("clv.leads") or {}),
                    dict(conf.get("clv.feedback") or {}), tuple(conf.get("needs.categories") or ()),
-                   str(conf.get("clv.time_unit", "W")), int(conf.get("clv.recent_days", 90)))
+                   str(conf.get("clv.time_unit")), int(conf.get("clv.recent_days")))
 
     @property
     def categorical(self) -> list[str]:
@@ -134,7 +134,7 @@ def _firmographics(lh: Lakehouse, src: CustomerSources) -> DataFrame | None:
     table = str(c.get("table") or "")
     if not table or not lh.exists(table):
         return None
-    cid, link = str(c.get("id", "customer_id")), c.get("lead_id")
+    cid, link = str(c["id"]), c.get("lead_id")
     cats, nums = [str(x) for x in c.get("categorical") or ()], [str(x) for x in c.get("numeric") or ()]
     out = lh.read(table).select(F.col(cid).cast("string").alias("customer_id"),
                                 *[F.lower(F.col(x).cast("string")).alias(x) for x in cats],
@@ -154,9 +154,10 @@ def _firmographics(lh: Lakehouse, src: CustomerSources) -> DataFrame | None:
     return out.drop("_lead")
 
 
-def customer_features(lh: Lakehouse, conf: Conf, orders: DataFrame, cutoff: dt.date,
+def customer_features(lh: Lakehouse, orders: DataFrame, cutoff: dt.date,
                       horizon_end: dt.date | None = None) -> DataFrame:
     """The feature rows (lazy) of every customer with a purchase on or before ``cutoff``."""
+    conf = lh.conf
     src = CustomerSources.from_conf(conf)
     oc = src.orders
     lines = orders.select(

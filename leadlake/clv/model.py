@@ -22,22 +22,49 @@ from dataclasses import dataclass
 
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import GBTClassifier
-from pyspark.ml.feature import PCA, Imputer, SQLTransformer, StringIndexer, VectorAssembler
+from pyspark.ml.feature import SQLTransformer
 from pyspark.ml.regression import GBTRegressor
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from leadlake.clv.stages import OUTPUTS, BuyTillYouDie
 from leadlake.config import Conf
-from leadlake.leads.model import FeatureSpec
-from leadlake.leads.stages import ArrayToVector, PositiveProbability
+from leadlake.ml.features import FeatureSpec, front_end
+from leadlake.ml.stages import PositiveProbability
+from leadlake.ml.trees import FEATURES, TreeParams, category_arity
 
-FEATURES = "features"
 # Where p_churn can come from: the pipeline's churn classifier, BG/NBD's P(no purchase in the
 # horizon), or BG/NBD's 1 - P(alive). "bgnbd" is how runs before not_alive existed name the second.
 CHURN_SOURCES = ("gbt", "p_no_purchase", "not_alive")
 
 log = logging.getLogger("leadlake.clv")
+
+
+@dataclass(frozen=True)
+class ClvModelSettings(TreeParams):
+    """``clv.model`` in conf."""
+
+    test_share: float
+    log_target: bool
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """What "lifetime" means: ``clv`` in conf (months ahead, discounting, the BTYD time unit)."""
+
+    horizon_months: int
+    discount_rate: float
+    time_unit: str
+
+    @property
+    def monthly_discount(self) -> float:
+        return (1.0 + self.discount_rate) ** (1.0 / 12.0) - 1.0
+
+    @property
+    def discount_factor(self) -> float:
+        """Present value of spend spread evenly over the horizon's months, per unit of undiscounted spend."""
+        d = self.monthly_discount
+        return sum((1.0 + d) ** -k for k in range(1, self.horizon_months + 1)) / self.horizon_months
 
 
 def churn_probability(source: str) -> Column:
@@ -51,53 +78,10 @@ def churn_probability(source: str) -> Column:
 
 @dataclass(frozen=True)
 class ClvFeatureSpec(FeatureSpec):
-    """The lead spec's columns plus the BTYD outputs; scoring fills any missing column with nulls."""
+    """The shared spec's columns, with the BTYD outputs assembled after the numeric ones."""
 
     def names(self) -> list[str]:
-        text = [f"text_pc{i + 1}" for i in range(self.text_k)] if self.uses_text else []
-        return [*self.categorical, *self.numeric, *OUTPUTS, *text]
-
-    def align(self, features: DataFrame) -> DataFrame:
-        """``features`` with every column of the spec (absent ones null)."""
-        missing = [F.lit(None).cast("string").alias(c) for c in self.categorical if c not in features.columns]
-        missing += [F.lit(None).cast("double").alias(c) for c in self.numeric if c not in features.columns]
-        if self.uses_text and "text_embedding" not in features.columns:
-            missing.append(F.lit(None).cast("array<float>").alias("text_embedding"))
-        return features.select("*", *missing) if missing else features
-
-
-def monthly_discount(conf: Conf) -> float:
-    return (1.0 + float(conf.get("clv.discount_rate", 0.0))) ** (1.0 / 12.0) - 1.0
-
-
-def _front(spec: ClvFeatureSpec, conf: Conf, max_bins: int) -> tuple[list, list[str], dict]:
-    m = conf.get("clv.model") or {}
-    stages: list = [BuyTillYouDie(horizonMonths=int(conf.get("clv.horizon_months", 12)),
-                                  monthlyDiscount=monthly_discount(conf), timeUnit=str(conf.get("clv.time_unit", "W")))]
-    idx = [f"{c}__idx" for c in spec.categorical]
-    imputed = [f"{c}__imp" for c in spec.numeric]
-    if spec.categorical:
-        stages.append(StringIndexer(inputCols=list(spec.categorical), outputCols=idx, handleInvalid="keep",
-                                    stringOrderType="frequencyDesc"))
-    if spec.numeric:
-        stages.append(Imputer(inputCols=list(spec.numeric), outputCols=imputed, strategy="median"))
-    inputs = [*idx, *imputed, *OUTPUTS]
-    if spec.uses_text:
-        stages += [ArrayToVector(inputCol="text_embedding", outputCol="_text_vec", size=spec.text_dim),
-                   PCA(k=spec.text_k, inputCol="_text_vec", outputCol="_text_pca")]
-        inputs.append("_text_pca")
-    stages.append(VectorAssembler(inputCols=inputs, outputCol=FEATURES, handleInvalid="keep"))
-    trees = dict(featuresCol=FEATURES, maxIter=int(m.get("max_iter", 40)), maxDepth=int(m.get("max_depth", 3)),
-                 stepSize=float(m.get("step_size", 0.05)), seed=int(m.get("seed", 7)),
-                 maxBins=max(max_bins, int(m.get("max_bins", 32))), featureSubsetStrategy="all",
-                 minInstancesPerNode=int(m.get("min_leaf_rows", 20)))
-    return stages, inputs, trees
-
-
-def _arity(train: DataFrame, spec: ClvFeatureSpec) -> int:
-    """Values of the widest categorical feature once indexed (its distinct values plus the unseen bucket)."""
-    cards = [train.select(F.countDistinct(c)).first()[0] for c in spec.categorical]
-    return max([0, *[c + 2 for c in cards]])
+        return [*self.categorical, *self.numeric, *OUTPUTS, *self.text_names()]
 
 
 def fit_clv_model(train: DataFrame, spec: ClvFeatureSpec, conf: Conf) -> PipelineModel:
@@ -110,19 +94,20 @@ def fit_clv_model(train: DataFrame, spec: ClvFeatureSpec, conf: Conf) -> Pipelin
     """
     if train.where(F.col("spend_holdout") > 0).isEmpty() or train.where(F.col("churned") == 1.0).isEmpty():
         raise ValueError("training customers need both: some who bought in the horizon and some who did not")
-    log_target = bool((conf.get("clv.model") or {}).get("log_target", False))
-    arity = _arity(train, spec)
-    front, _, trees = _front(spec, conf, max(32, arity))
-    btyd = front[0].fit(train)
-    prep = Pipeline(stages=front[1:]).fit(btyd.transform(train))
+    m, horizon = conf.section("clv.model", ClvModelSettings), conf.section("clv", Horizon)
+    arity = category_arity(train, spec.categorical)
+    trees = m.spark_params(arity)
+    btyd = BuyTillYouDie(horizonMonths=horizon.horizon_months, monthlyDiscount=horizon.monthly_discount,
+                         timeUnit=horizon.time_unit).fit(train)
+    prep = Pipeline(stages=front_end(spec, OUTPUTS)).fit(btyd.transform(train))
     data = prep.transform(btyd.transform(train)).persist()
     try:
         churn = GBTClassifier(labelCol="churned", predictionCol="_churn_pred", **trees) \
             .setProbabilityCol("_churn_prob").setRawPredictionCol("_churn_raw").fit(_fit_set(data, arity))
         buyers = _fit_set(data.where(F.col("spend_holdout") > 0), arity)
-        label = F.log1p("spend_holdout") if log_target else F.col("spend_holdout")
+        label = F.log1p("spend_holdout") if m.log_target else F.col("spend_holdout")
         spend = GBTRegressor(labelCol="_label", predictionCol="_pred", **trees).fit(buyers.withColumn("_label", label))
-        if log_target:
+        if m.log_target:
             smear = spend.transform(buyers).agg(F.avg(F.exp(F.log1p("spend_holdout") - F.col("_pred")))).first()[0]
             per_buyer = f"greatest(expm1(_pred) + ({float(smear)} - 1) * exp(_pred), 0)"
         else:
@@ -131,7 +116,7 @@ def fit_clv_model(train: DataFrame, spec: ClvFeatureSpec, conf: Conf) -> Pipelin
         data.unpersist()
     money = f"(1 - p_churn) * {per_buyer}"
     # Discounting applies to the model's answer as to BTYD's: both say what the horizon is worth today.
-    back = SQLTransformer(statement=f"SELECT *, {money} AS predicted_spend, {money} * {_discount_factor(conf)} "
+    back = SQLTransformer(statement=f"SELECT *, {money} AS predicted_spend, {money} * {horizon.discount_factor} "
                                     "AS clv_12m FROM __THIS__")
     return PipelineModel(stages=[btyd, *prep.stages, churn, PositiveProbability(inputCol="_churn_prob",
                                                                                 outputCol="p_churn"), spend, back])
@@ -151,12 +136,6 @@ def _fit_set(df: DataFrame, arity: int) -> DataFrame:
     log.warning("only %d training rows for up to %d categories: categorical features split as ordered codes",
                 rows, arity)
     return df.withColumn(FEATURES, F.col(FEATURES).alias(FEATURES, metadata={}))
-
-
-def _discount_factor(conf: Conf) -> float:
-    """Present value of spend spread evenly over the horizon's months, per unit of undiscounted spend."""
-    months, d = int(conf.get("clv.horizon_months", 12)), monthly_discount(conf)
-    return sum((1.0 + d) ** -k for k in range(1, months + 1)) / months
 
 
 def _average_rank(df: DataFrame, col: str, name: str) -> DataFrame:

@@ -105,8 +105,9 @@ def quarantine_rows(rejected: DataFrame, table: str) -> DataFrame:
         F.array(F.col("reason")).alias("reasons"), F.current_timestamp().alias("quarantined_at"))
 
 
-def usable_orders(lh: Lakehouse, conf: Conf, today: dt.date | None = None) -> tuple[DataFrame, OrderCheck]:
+def usable_orders(lh: Lakehouse, today: dt.date | None = None) -> tuple[DataFrame, OrderCheck]:
     """The accepted order lines (persisted: every CLV stage reads them), after quarantining the rest."""
+    conf = lh.conf
     cols = OrderColumns.from_conf(conf)
     if not lh.exists(cols.table):
         raise NoOrders(f"no orders table {cols.table} in {conf.lakehouse}: ingest orders first")

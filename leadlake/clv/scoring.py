@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from leadlake import catalog, tracking
+from leadlake import catalog
 from leadlake.clv.features import CustomerSources, customer_features
 from leadlake.clv.model import ClvFeatureSpec, churn_probability
 from leadlake.clv.orders import resolve_as_of, usable_orders
@@ -44,6 +44,7 @@ from leadlake.clv.training import SPEC_FILE, write_features
 from leadlake.config import Conf
 from leadlake.frames import with_overall
 from leadlake.lakehouse import Lakehouse
+from leadlake.ml.champion import Champion, load_champion
 from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.clv")
@@ -65,34 +66,46 @@ class ClvScoreReport:
                 f"{self.total:,} in {CLV_TABLE}")
 
 
-def load_champion(conf: Conf):
-    """(CLV pipeline, feature spec, where p_churn comes from (one of CHURN_SOURCES), registered version)."""
-    import mlflow
+@dataclass(frozen=True)
+class ChurnTiers:
+    """``clv.churn`` in conf: p_churn cut-offs of the churn_risk tiers (the source is train-clv's)."""
 
-    version = tracking.require_champion(conf, "clv", "train-clv")
-    name = str(conf.get("clv.mlflow.registered_model"))
-    model = tracking.load_spark_model(f"models:/{name}@{tracking.CHAMPION}", conf)
-    saved = mlflow.artifacts.load_dict(f"runs:/{version.run_id}/{SPEC_FILE}")
-    return model, ClvFeatureSpec(**saved["feature_spec"]), saved.get("churn_source", "gbt"), str(version.version)
+    source: str
+    high: float
+    medium: float
+
+
+@dataclass(frozen=True)
+class SegmentRules:
+    """``clv.segments`` in conf."""
+
+    new_days: int
+    champions_share: float
+
+
+def load_clv_champion(conf: Conf) -> tuple[Champion, ClvFeatureSpec, str]:
+    """The champion, its feature spec and where its p_churn comes from (one of CHURN_SOURCES)."""
+    champion = load_champion(conf, "clv", "train-clv")
+    saved = champion.artifact(SPEC_FILE)
+    return champion, ClvFeatureSpec(**saved["feature_spec"]), saved.get("churn_source", "gbt")
 
 
 def churn_risk(p_churn, conf: Conf):
-    c = conf.get("clv.churn") or {}
-    return F.when(p_churn >= float(c.get("high", 0.6)), "high") \
-        .when(p_churn >= float(c.get("medium", 0.3)), "medium").otherwise("low")
+    c = conf.section("clv.churn", ChurnTiers)
+    return F.when(p_churn >= c.high, "high").when(p_churn >= c.medium, "medium").otherwise("low")
 
 
 def value_segments(scored: DataFrame, conf: Conf) -> DataFrame:
     """``scored`` with ``value_segment`` by the rules in this module's docstring."""
-    s = conf.get("clv.segments") or {}
-    new = F.col("tenure_days") < int(s.get("new_days", 90))
+    s = conf.section("clv.segments", SegmentRules)
+    new = F.col("tenure_days") < s.new_days
     high = F.col("churn_risk") == "high"
     # Value ranks among the active customers only: the lapsed would otherwise fill the bottom half.
     active = ~new & ~high
     clv_pct = F.percent_rank().over(Window.partitionBy(active).orderBy("clv_12m"))
     out = with_overall(scored, F.percentile_approx("spend_to_date", 0.5).alias("_median_spend")) \
         .withColumn("_pct", clv_pct)
-    champions = 1.0 - float(s.get("champions_share", 0.2))
+    champions = 1.0 - s.champions_share
     segment = (F.when(new, "new")
                .when(high & (F.col("spend_to_date") >= F.col("_median_spend")), "at_risk")
                .when(high, "hibernating")
@@ -102,13 +115,15 @@ def value_segments(scored: DataFrame, conf: Conf) -> DataFrame:
     return out.withColumn("value_segment", segment).drop("_pct", "_median_spend")
 
 
-def score_clv(lh: Lakehouse, conf: Conf) -> ClvScoreReport:
-    model, spec, churn_source, version = load_champion(conf)
-    orders, check = usable_orders(lh, conf)
+def score_clv(lh: Lakehouse) -> ClvScoreReport:
+    conf = lh.conf
+    champion, spec, churn_source = load_clv_champion(conf)
+    model, version = champion.model, champion.version
+    orders, check = usable_orders(lh)
     try:
         log.info("%s", check)
         as_of = resolve_as_of(orders, conf, CustomerSources.from_conf(conf).orders)
-        features = write_features(lh, customer_features(lh, conf, orders, as_of), as_of).persist()
+        features = write_features(lh, customer_features(lh, orders, as_of), as_of).persist()
     finally:
         orders.unpersist()
     try:

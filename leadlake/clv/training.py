@@ -18,11 +18,11 @@ from pyspark.ml.evaluation import BinaryClassificationEvaluator
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from leadlake import tracking
 from leadlake.clv.features import FEATURES_TABLE, KEYS, CustomerSources, customer_features, numeric_features
 from leadlake.clv.model import (
     CHURN_SOURCES,
     ClvFeatureSpec,
+    ClvModelSettings,
     decile_table,
     fit_clv_model,
     split_customers,
@@ -33,6 +33,9 @@ from leadlake.clv.stages import BG_PARAMS, GG_PARAMS
 from leadlake.config import Conf
 from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
+from leadlake.ml import tracking
+from leadlake.ml.champion import champion_score, registered_name
+from leadlake.ml.features import text_dimension
 from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.clv")
@@ -74,11 +77,8 @@ class ClvTrainReport:
 def feature_spec_for(features: DataFrame, conf: Conf) -> ClvFeatureSpec:
     src = CustomerSources.from_conf(conf)
     categorical = [c for c in src.categorical if c in features.columns]
-    k = int(conf.get("clv.text_pca_k", 8))
-    dim = 0
-    if k > 0 and "text_embedding" in features.columns:
-        row = features.where(F.col("text_embedding").isNotNull()).select(F.size("text_embedding")).first()
-        dim = int(row[0]) if row else 0
+    k = int(conf.get("clv.text_pca_k"))
+    dim = text_dimension(features, k)
     return ClvFeatureSpec(tuple(categorical), tuple(numeric_features(features, categorical)), dim, k if dim else 0)
 
 
@@ -92,7 +92,7 @@ def write_features(lh: Lakehouse, features: DataFrame, cutoff: dt.date) -> DataF
 
 
 def churn_source_setting(conf: Conf) -> str:
-    wanted = str(conf.get("clv.churn.source") or "auto")
+    wanted = str(conf.get("clv.churn.source"))
     if wanted not in (*CHURN_SOURCES, "auto"):
         raise ConfError(f"clv.churn.source must be auto or one of {', '.join(CHURN_SOURCES)}, not {wanted!r}")
     return wanted
@@ -139,34 +139,22 @@ def _log_plots(scored: DataFrame, importances: list[tuple[str, float]]) -> None:
     tracking.log_figure(importance, "plots/feature_importance.png")
 
 
-def _champion_spearman(name: str, test: DataFrame, spec: ClvFeatureSpec, conf: Conf) -> float | None:
-    champion = tracking.champion_version(name)
-    if champion is None:
-        return None
-    try:
-        model = tracking.load_spark_model(f"models:/{name}@{tracking.CHAMPION}", conf)
-        return value_metrics(model.transform(spec.align(test)), "predicted_spend")["spearman"]
-    except Exception as exc:  # a champion on other features cannot be compared: say so, replace it
-        log.warning("champion v%s cannot score today's held-out customers (%s); it will be replaced",
-                    champion.version, exc)
-        return None
-
-
-def train_clv(lh: Lakehouse, conf: Conf) -> ClvTrainReport:
+def train_clv(lh: Lakehouse) -> ClvTrainReport:
+    conf = lh.conf
     import mlflow
 
-    m = conf.get("clv.model") or {}
-    months = int(conf.get("clv.horizon_months", 12))
+    m = conf.section("clv.model", ClvModelSettings)
+    months = int(conf.get("clv.horizon_months"))
     churn_source_setting(conf)
-    orders, check = usable_orders(lh, conf)
+    orders, check = usable_orders(lh)
     try:
         log.info("%s", check)
         as_of = resolve_as_of(orders, conf, CustomerSources.from_conf(conf).orders)
         cutoff = add_months(as_of, -months)
-        features = write_features(lh, customer_features(lh, conf, orders, cutoff, as_of), cutoff)
+        features = write_features(lh, customer_features(lh, orders, cutoff, as_of), cutoff)
     finally:
         orders.unpersist()
-    split = split_customers(features, float(m.get("test_share", 0.3)), int(m.get("seed", 7)))
+    split = split_customers(features, m.test_share, m.seed)
     train = split.where(~F.col("_test")).drop("_test").persist()
     test = split.where(F.col("_test")).drop("_test").persist()
     try:
@@ -187,11 +175,11 @@ def train_clv(lh: Lakehouse, conf: Conf) -> ClvTrainReport:
             churn_auc = _auc(scored, "p_churn")
             st.rows = sizes[1]
         btyd_stage = model.stages[0]
-        name = str(conf.get("clv.mlflow.registered_model"))
-        tracking.start(conf, "clv")
-        champion_spearman = _champion_spearman(name, test, spec, conf)
+        name = registered_name(conf, "clv")
+        champion_spearman = champion_score(
+            conf, "clv", lambda champ: value_metrics(champ.transform(spec.align(test)), "predicted_spend")["spearman"])
         with mlflow.start_run(run_name="train-clv") as run, stage(log, "log to MLflow"):
-            mlflow.log_params({**{f"model.{k}": v for k, v in m.items()}, "horizon_months": months,
+            mlflow.log_params({**{f"model.{k}": v for k, v in asdict(m).items()}, "horizon_months": months,
                                "cutoff": cutoff.isoformat(), "as_of": as_of.isoformat(),
                                "discount_rate": conf.get("clv.discount_rate"), "features": len(spec.names()),
                                "train_customers": sizes[0], "test_customers": sizes[1],

@@ -38,7 +38,7 @@ def resolve_table(conf: Conf, name: str) -> TableRef:
             f"invalid table name {name!r}: use <layer>.<table> with letters, digits and "
             "underscores, e.g. bronze.leads"
         )
-    override = (conf.get("tables", {}) or {}).get(name) or {}
+    override = (conf.get("tables") or {}).get(name) or {}
     if not isinstance(override, dict):
         raise ConfError(f"tables.{name} must be a mapping with 'path' or 'name'")
     if override.get("name"):

@@ -29,11 +29,11 @@ def format_top_discovered(lh: Lakehouse, top: int) -> str:
 def run(ctx, args: argparse.Namespace) -> int:
     lh, spec = ctx.lakehouse, encoder_spec(ctx.conf)
     if args.train:
-        model, metrics = train_discovery(lh, ctx.conf, spec)
+        model, metrics = train_discovery(lh, spec)
         print(f"lead-discovery head: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
               f"on {int(metrics['n']):,} held-out labelled messages")
     else:
         model = load_discovery(ctx.conf, spec)
-    print(discover_leads(lh, ctx.conf, spec, model))
+    print(discover_leads(lh, spec, model))
     print(format_top_discovered(lh, args.top))
     return 0

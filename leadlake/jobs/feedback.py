@@ -12,5 +12,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx, args: argparse.Namespace) -> int:
-    print(run_feedback(ctx.lakehouse, ctx.conf, champion_histogram(ctx.conf)))
+    print(run_feedback(ctx.lakehouse, champion_histogram(ctx.conf)))
     return 0

@@ -50,7 +50,7 @@ def run(ctx, args: argparse.Namespace) -> int:
     else:
         needs = load_needs(lh.models, spec, ctx.conf)
     sentiment = load_sentiment(lh.models, spec)
-    report = mine_needs(lh, ctx.conf, spec, sentiment, needs)
+    report = mine_needs(lh, spec, sentiment, needs)
     print(report)
     print(format_top_needs(lh, args.top))
     return 0

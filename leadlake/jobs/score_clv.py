@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx, args: argparse.Namespace) -> int:
-    report = score_clv(ctx.lakehouse, ctx.conf)
+    report = score_clv(ctx.lakehouse)
     print(report)
     print(format_segments(report.segments))
     return 0

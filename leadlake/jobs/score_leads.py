@@ -24,6 +24,6 @@ def format_top_leads(lh: Lakehouse, top: int) -> str:
 
 
 def run(ctx, args: argparse.Namespace) -> int:
-    print(score_leads(ctx.lakehouse, ctx.conf, only_new=args.new_only))
+    print(score_leads(ctx.lakehouse, only_new=args.new_only))
     print(format_top_leads(ctx.lakehouse, args.top))
     return 0

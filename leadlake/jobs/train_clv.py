@@ -12,5 +12,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx, args: argparse.Namespace) -> int:
-    print(train_clv(ctx.lakehouse, ctx.conf))
+    print(train_clv(ctx.lakehouse))
     return 0

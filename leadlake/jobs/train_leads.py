@@ -12,5 +12,5 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx, args: argparse.Namespace) -> int:
-    print(train_leads(ctx.lakehouse, ctx.conf))
+    print(train_leads(ctx.lakehouse))
     return 0

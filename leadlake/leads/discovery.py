@@ -8,8 +8,8 @@ embedding. Without labelled messages the classifier is zero-shot (a softmax
 over the cosine similarity to each class's describing phrases); once a team
 labels messages (``discovery.labels``, ``discover-leads --train``) a
 logistic-regression head is trained on them, measured on held-out labels,
-saved beside the other heads and used from then on. The same machinery as
-need categories (``leadlake.needs.heads``), so both improve together.
+saved beside the other heads and used from then on. The same classifier as
+sentiment and need categories (``leadlake.text.classify``), so all improve together.
 
 Messages without text keep their row with a null class and reason
 ``no_text``: rows read = rows written, checked every run.
@@ -28,12 +28,11 @@ from leadlake import catalog
 from leadlake.config import Conf
 from leadlake.errors import ConfError, LeadlakeError
 from leadlake.lakehouse import Lakehouse
-from leadlake.needs import models_dir
-from leadlake.needs.categories import NeedsModel, load_classifier, taxonomy, train_labelled_head
-from leadlake.needs.heads import PROBS, anchor_centroids, best_label, with_label_probs
-from leadlake.needs.mining import read_texts, sources_from_conf
+from leadlake.ml.store import model_store
 from leadlake.progress import stage
+from leadlake.text.classify import PROBS, TextClassifier, anchors_from_conf, load_classifier, train_from_labels
 from leadlake.text.encoders import EncoderSpec
+from leadlake.text.sources import read_texts, sources_from_conf
 from leadlake.text.store import update_text_embeddings
 
 log = logging.getLogger("leadlake.leads")
@@ -61,39 +60,39 @@ def discovery_parts(spec: EncoderSpec) -> tuple[str, str]:
 
 
 def lead_class(conf: Conf) -> str:
-    name = str(conf.get("discovery.lead_class", "sales_lead"))
-    if name not in taxonomy(conf, CLASSES_KEY):
+    name = str(conf.get("discovery.lead_class"))
+    if name not in anchors_from_conf(conf, CLASSES_KEY):
         raise ConfError(f"discovery.lead_class {name!r} is not one of discovery.classes")
     return name
 
 
-def load_discovery(conf: Conf, spec: EncoderSpec) -> NeedsModel:
+def load_discovery(conf: Conf, spec: EncoderSpec) -> TextClassifier:
     """The trained head for these classes if there is one, else zero-shot."""
-    return load_classifier(models_dir(conf), discovery_parts(spec), spec, taxonomy(conf, CLASSES_KEY), 0.0)
+    return load_classifier(model_store(conf), discovery_parts(spec), spec, anchors_from_conf(conf, CLASSES_KEY))
 
 
-def classify_messages(df: DataFrame, model: NeedsModel, spec: EncoderSpec, emb_col: str, positive: str) -> DataFrame:
+def classify_messages(df: DataFrame, model: TextClassifier, spec: EncoderSpec, emb_col: str,
+                      positive: str) -> DataFrame:
     """``df`` plus ``message_class``, ``class_confidence`` and ``p_lead`` (null where there is no embedding)."""
-    centroids = None if model.head is not None else anchor_centroids(spec, model.categories, model.labels)
-    out = with_label_probs(df, emb_col, head=model.head, centroids=centroids)
-    label, confidence = best_label(F.col(PROBS), model.labels)
+    out = model.classify(df, spec, embedding_col=emb_col, label="message_class", confidence="class_confidence",
+                         keep_probs=True)
     p_lead = F.element_at(F.col(PROBS), model.labels.index(positive) + 1)
-    return out.select("*", label.alias("message_class"), F.round(confidence, 4).alias("class_confidence"),
-                      F.round(p_lead, 4).alias("p_lead")).drop(PROBS)
+    return out.withColumn("p_lead", F.round(p_lead, 4)).drop(PROBS)
 
 
-def train_discovery(lh: Lakehouse, conf: Conf, spec: EncoderSpec) -> tuple[NeedsModel, dict[str, float]]:
-    """Fit the head on 80% of the labelled messages, measure it on the other 20% (by a hash of the text), save it."""
-    model, metrics, _ = train_labelled_head(
-        lh, conf, spec, labels_key="discovery.labels", categories=taxonomy(conf, CLASSES_KEY),
-        label_col="message_class", store=models_dir(conf), parts=discovery_parts(spec), what="lead-discovery head")
+def train_discovery(lh: Lakehouse, spec: EncoderSpec) -> tuple[TextClassifier, dict[str, float]]:
+    """Fit the head on the labelled messages outside the held-out share, measure it on the rest, save it."""
+    model, metrics, _ = train_from_labels(
+        lh, spec, labels_key="discovery.labels", anchors=anchors_from_conf(lh.conf, CLASSES_KEY),
+        label_col="message_class", parts=discovery_parts(spec), what="lead-discovery head")
     return model, metrics
 
 
-def discover_leads(lh: Lakehouse, conf: Conf, spec: EncoderSpec, model: NeedsModel) -> DiscoveryReport:
+def discover_leads(lh: Lakehouse, spec: EncoderSpec, model: TextClassifier) -> DiscoveryReport:
+    conf = lh.conf
     sources = sources_from_conf(conf, "discovery.sources")
     positive = lead_class(conf)
-    threshold = float(conf.get("discovery.threshold", 0.5))
+    threshold = float(conf.get("discovery.threshold"))
     update_text_embeddings(lh, spec, [(s.table, s.text_col) for s in sources])
     texts = read_texts(lh, sources).persist()
     try:

@@ -22,7 +22,7 @@ from leadlake.config import Conf
 from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.junk import bot_like, junk_flags
-from leadlake.needs.mining import signal_aggregates
+from leadlake.text.sources import signal_aggregates
 from leadlake.text.store import pooled_embeddings
 
 log = logging.getLogger("leadlake.leads")
@@ -63,15 +63,15 @@ class LeadSchema:
 
     @classmethod
     def from_conf(cls, conf: Conf) -> LeadSchema:
-        c = conf.get("leads") or {}
+        c = conf.get("leads")
         try:
             return cls(
                 table=c["table"], id=c["id"], created_at=c["created_at"], outcome=dict(c.get("outcome") or {}),
                 categorical=tuple(c.get("categorical") or ()), numeric=tuple(c.get("numeric") or ()),
                 job_title=c.get("job_title"), email=c.get("email"), company=c.get("company"),
-                person=c.get("first_name"), phone=c.get("phone"), window_days=int(c.get("window_days", 30)),
+                person=c.get("first_name"), phone=c.get("phone"), window_days=int(c["window_days"]),
                 web=dict(c.get("web_events") or {}), interactions=dict(c.get("interactions") or {}),
-                text_pca_k=int(c.get("text_pca_k", 16)),
+                text_pca_k=int(c["text_pca_k"]),
                 free_domains=tuple(c.get("free_email_domains") or ()),
                 disposable_domains=tuple(c.get("disposable_email_domains") or ()),
             )
@@ -158,8 +158,9 @@ def _interaction_features(lh: Lakehouse, window: DataFrame, s: LeadSchema) -> tu
     return counts, text
 
 
-def build_lead_features(lh: Lakehouse, conf: Conf, leads: DataFrame | None = None) -> DataFrame:
+def build_lead_features(lh: Lakehouse, leads: DataFrame | None = None) -> DataFrame:
     """The feature rows (lazy): id, created_at, label (null for open leads), features, text_embedding."""
+    conf = lh.conf
     s = LeadSchema.from_conf(conf)
     leads = leads if leads is not None else lh.read(s.table)
     missing = [c for c in (s.id, s.created_at, *s.categorical, *s.numeric) if c not in leads.columns]

@@ -61,8 +61,9 @@ class FeedbackReport:
         return f"{self.outcomes:,} closed leads: conversion by tier {tiers}; {move}; score PSI {psi}; {retrain}"
 
 
-def closed_outcomes(lh: Lakehouse, conf: Conf) -> DataFrame:
+def closed_outcomes(lh: Lakehouse) -> DataFrame:
     """(lead_id, p_convert, tier, won) for scored leads whose outcome is known."""
+    conf = lh.conf
     s = LeadSchema.from_conf(conf)
     o = s.outcome
     table = o.get("table") or s.table
@@ -106,12 +107,24 @@ def score_histogram(df: DataFrame, col: str = "p_convert") -> np.ndarray:
     return out
 
 
-def run_feedback(lh: Lakehouse, conf: Conf, reference: np.ndarray | None = None) -> FeedbackReport:
-    f = conf.get("leads.feedback") or {}
-    high_target, mid_target = float(f.get("high_precision", 0.5)), float(f.get("mid_precision", 0.15))
-    min_support = int(f.get("min_support", 30))
-    old_high, old_mid = thresholds(lh, conf)
-    closed = closed_outcomes(lh, conf).persist()
+@dataclass(frozen=True)
+class FeedbackSettings:
+    """``leads.feedback`` in conf."""
+
+    high_precision: float
+    mid_precision: float
+    max_high_share: float | None
+    min_support: int
+    psi_limit: float
+    min_high_precision: float
+
+
+def run_feedback(lh: Lakehouse, reference: np.ndarray | None = None) -> FeedbackReport:
+    conf = lh.conf
+    f = conf.section("leads.feedback", FeedbackSettings)
+    high_target, mid_target, min_support = f.high_precision, f.mid_precision, f.min_support
+    old_high, old_mid = thresholds(lh)
+    closed = closed_outcomes(lh).persist()
     try:
         binned = closed.groupBy(F.least(F.floor(F.col("p_convert") * BINS), F.lit(BINS - 1)).alias("b")).agg(
             F.count(F.lit(1)).alias("n"), F.sum("won").alias("won")).collect()
@@ -120,8 +133,7 @@ def run_feedback(lh: Lakehouse, conf: Conf, reference: np.ndarray | None = None)
         for r in binned:
             n[int(r["b"])], won[int(r["b"])] = r["n"], r["won"]
         edges = np.arange(BINS) / BINS
-        share = f.get("max_high_share")
-        max_high = float(share) * n.sum() if share else None
+        max_high = f.max_high_share * n.sum() if f.max_high_share else None
         high = cutoff_for_precision(edges, won, n, high_target, min_support, max_high)
         mid = cutoff_for_precision(edges, won, n, mid_target, min_support)
         new_high = round(high, 3) if high is not None else old_high
@@ -135,9 +147,9 @@ def run_feedback(lh: Lakehouse, conf: Conf, reference: np.ndarray | None = None)
     drift = psi(reference, score_histogram(lh.read(SCORES_TABLE, columns=["p_convert"]))) \
         if reference is not None else None
     reasons = []
-    if drift is not None and drift > float(f.get("psi_limit", 0.2)):
-        reasons.append(f"score PSI {drift:.3f} > {float(f.get('psi_limit', 0.2))}")
-    min_high = float(f.get("min_high_precision", 0.3))
+    if drift is not None and drift > f.psi_limit:
+        reasons.append(f"score PSI {drift:.3f} > {f.psi_limit}")
+    min_high = f.min_high_precision
     if "high" in precision and precision["high"] < min_high:
         reasons.append(f"high tier converts at {precision['high']:.1%} < {min_high:.0%}")
     changed = (new_high, new_mid) != (old_high, old_mid)
@@ -162,7 +174,7 @@ def champion_histogram(conf: Conf) -> np.ndarray | None:
     import mlflow
     from mlflow.exceptions import MlflowException
 
-    from leadlake import tracking
+    from leadlake.ml import tracking
 
     tracking.start(conf, "leads")
     version = tracking.champion_version(str(conf.get("leads.mlflow.registered_model")))

@@ -26,50 +26,52 @@ from dataclasses import dataclass
 
 from pyspark.ml import Pipeline, PipelineModel
 from pyspark.ml.classification import GBTClassifier, LogisticRegression
-from pyspark.ml.feature import PCA, Imputer, SQLTransformer, StringIndexer, VectorAssembler
+from pyspark.ml.feature import SQLTransformer, VectorAssembler
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from leadlake.config import Conf
 from leadlake.errors import ConfError, EnvironmentProblem
 from leadlake.leads.features import LeadSchema
-from leadlake.leads.stages import ArrayToVector, PositiveProbability
+from leadlake.ml.features import FeatureSpec, front_end, text_dimension
+from leadlake.ml.stages import PositiveProbability
+from leadlake.ml.trees import FEATURES, TreeParams, category_arity
 
 log = logging.getLogger("leadlake.leads")
 
-FEATURES = "features"
 TRAINERS = ("gbt", "xgboost")
 # The fitted tree stage of either trainer, found by type name in a loaded pipeline.
 TREE_MODELS = ("GBTClassificationModel", "SparkXGBClassifierModel")
 
 
 @dataclass(frozen=True)
-class FeatureSpec:
-    """The columns a model was trained on; scoring needs the same."""
+class XGBoostSettings:
+    device: str
+    num_workers: int
 
-    categorical: tuple[str, ...]
-    numeric: tuple[str, ...]
-    text_dim: int
-    text_k: int
 
-    @property
-    def uses_text(self) -> bool:
-        return self.text_k > 0 and self.text_dim > 0
+@dataclass(frozen=True)
+class LeadModelSettings(TreeParams):
+    """``leads.model`` in conf."""
 
-    def names(self) -> list[str]:
-        """Assembled vector slots, in order: what tree splits and reasons refer to."""
-        text = [f"text_pc{i + 1}" for i in range(self.text_k)] if self.uses_text else []
-        return [*self.categorical, *self.numeric, *text]
+    validation_share: float
+    calibration_share: float
+    trainer: str
+    xgboost: XGBoostSettings
+
+    @classmethod
+    def from_conf(cls, conf: Conf) -> LeadModelSettings:
+        settings = conf.section("leads.model", cls)
+        if settings.trainer.lower() not in TRAINERS:
+            raise ConfError(f"leads.model.trainer must be one of {', '.join(TRAINERS)}, not {settings.trainer!r}")
+        return settings
 
 
 def feature_spec(features: DataFrame, schema: LeadSchema, *, with_text: bool = True) -> FeatureSpec:
     numeric = [c for c in schema.numeric_features(features) if with_text or not c.startswith("text_")]
-    text_dim = 0
-    if with_text and "text_embedding" in features.columns and schema.text_pca_k > 0:
-        row = features.where(F.col("text_embedding").isNotNull()).select(F.size("text_embedding")).first()
-        text_dim = int(row[0]) if row else 0
-    return FeatureSpec(tuple(schema.categorical_features), tuple(numeric), text_dim,
-                       schema.text_pca_k if text_dim else 0)
+    k = schema.text_pca_k if with_text else 0
+    text_dim = text_dimension(features, k)
+    return FeatureSpec(tuple(schema.categorical_features), tuple(numeric), text_dim, k if text_dim else 0)
 
 
 def time_split(labelled: DataFrame, validation_share: float, calibration_share: float) -> tuple[DataFrame, ...]:
@@ -82,55 +84,28 @@ def time_split(labelled: DataFrame, validation_share: float, calibration_share: 
             ranked.where(F.col("_pos") >= cut_v).drop("_pos"))
 
 
-def _pipeline(spec: FeatureSpec, conf: Conf, max_bins: int) -> Pipeline:
-    m = conf.get("leads.model") or {}
-    idx = [f"{c}__idx" for c in spec.categorical]
-    imputed = [f"{c}__imp" for c in spec.numeric]
-    stages = []
-    if spec.categorical:
-        stages.append(StringIndexer(inputCols=list(spec.categorical), outputCols=idx, handleInvalid="keep",
-                                    stringOrderType="frequencyDesc"))
-    if spec.numeric:
-        stages.append(Imputer(inputCols=list(spec.numeric), outputCols=imputed, strategy="median"))
-    inputs = idx + imputed
-    if spec.uses_text:
-        stages += [ArrayToVector(inputCol="text_embedding", outputCol="_text_vec", size=spec.text_dim),
-                   PCA(k=spec.text_k, inputCol="_text_vec", outputCol="_text_pca")]
-        inputs.append("_text_pca")
-    stages.append(VectorAssembler(inputCols=inputs, outputCol=FEATURES, handleInvalid="keep"))
-    stages.append(_trees(m, max_bins))
-    return Pipeline(stages=stages)
+def _pipeline(spec: FeatureSpec, m: LeadModelSettings, bins_needed: int) -> Pipeline:
+    return Pipeline(stages=[*front_end(spec), _trees(m, bins_needed)])
 
 
-def trainer(m: dict) -> str:
-    name = str(m.get("trainer") or "gbt").lower()
-    if name not in TRAINERS:
-        raise ConfError(f"leads.model.trainer must be one of {', '.join(TRAINERS)}, not {name!r}")
-    return name
-
-
-def _trees(m: dict, max_bins: int):
+def _trees(m: LeadModelSettings, bins_needed: int):
     """The tree ensemble stage; both trainers read the same depth, tree count, step and leaf-size settings."""
-    depth, trees, step = int(m.get("max_depth", 5)), int(m.get("max_iter", 80)), float(m.get("step_size", 0.1))
-    leaf, seed = int(m.get("min_leaf_rows", 20)), int(m.get("seed", 7))
-    subsample, bins = float(m.get("subsampling_rate", 1.0)), max(max_bins, int(m.get("max_bins", 32)))
-    if trainer(m) == "gbt":
-        return GBTClassifier(featuresCol=FEATURES, labelCol="label", weightCol="_weight", maxIter=trees,
-                             maxDepth=depth, stepSize=step, seed=seed, maxBins=bins,
-                             subsamplingRate=subsample, featureSubsetStrategy="all", minInstancesPerNode=leaf)
+    params = m.spark_params(bins_needed)
+    if m.trainer.lower() == "gbt":
+        return GBTClassifier(labelCol="label", weightCol="_weight", **params)
     try:
         from xgboost.spark import SparkXGBClassifier
     except ImportError:
         raise EnvironmentProblem("leads.model.trainer is xgboost but the xgboost package is not installed: "
                                  "pip install 'leadlake[xgboost]' (or xgboost on GPU clusters)") from None
-    x = m.get("xgboost") or {}
     # min_child_weight is a hessian sum, not a row count; p(1-p) <= 1/4 per weighted row makes
     # leaf / 4 the closest equivalent of "at least `leaf` leads per leaf" near the decision boundary.
-    return SparkXGBClassifier(features_col=FEATURES, label_col="label", weight_col="_weight", n_estimators=trees,
-                              max_depth=depth, learning_rate=step, subsample=subsample, random_state=seed,
-                              min_child_weight=leaf / 4.0, max_bin=bins,
-                              tree_method="hist", device=str(x.get("device", "cpu")),
-                              num_workers=int(x.get("num_workers", 1)), verbosity=0)
+    return SparkXGBClassifier(features_col=FEATURES, label_col="label", weight_col="_weight",
+                              n_estimators=m.max_iter, max_depth=m.max_depth, learning_rate=m.step_size,
+                              subsample=m.subsampling_rate, random_state=m.seed,
+                              min_child_weight=m.min_leaf_rows / 4.0, max_bin=params["maxBins"],
+                              tree_method="hist", device=m.xgboost.device, num_workers=m.xgboost.num_workers,
+                              verbosity=0)
 
 
 def tree_stage(model: PipelineModel):
@@ -146,11 +121,10 @@ def with_class_weights(df: DataFrame) -> DataFrame:
     return df.withColumn("_weight", F.when(F.col("label") == 1.0, neg / pos).otherwise(1.0))
 
 
-def fit_lead_model(train: DataFrame, calibrate: DataFrame, spec: FeatureSpec, conf: Conf) -> PipelineModel:
+def fit_lead_model(train: DataFrame, calibrate: DataFrame, spec: FeatureSpec,
+                   m: LeadModelSettings) -> PipelineModel:
     """The fitted pipeline; its output column ``p_convert`` is the calibrated probability."""
-    cards = [train.select(F.countDistinct(c)).first()[0] for c in spec.categorical]
-    max_bins = max([32, *[c + 2 for c in cards]])
-    fitted = _pipeline(spec, conf, max_bins).fit(with_class_weights(train))
+    fitted = _pipeline(spec, m, category_arity(train, spec.categorical)).fit(with_class_weights(train))
     uncalibrated = PipelineModel(stages=[
         *fitted.stages, PositiveProbability(inputCol="probability", outputCol="p_raw"),
         SQLTransformer(statement="SELECT *, log(greatest(least(p_raw, 0.999999), 0.000001) / "

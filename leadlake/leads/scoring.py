@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from leadlake import catalog, tracking
+from leadlake import catalog
 from leadlake.config import Conf
 from leadlake.errors import LeadlakeError
 from leadlake.lakehouse import Lakehouse
@@ -25,6 +25,8 @@ from leadlake.leads.features import LeadSchema, build_lead_features
 from leadlake.leads.junk import junk_signals
 from leadlake.leads.reasons import TREES_FILE, is_spark_gbt, margin_contributions, reasons_udf, top_reasons
 from leadlake.leads.segments import OUTLIERS_FILE, SEGMENTS_FILE, SEGMENTS_MODEL, Segments, assign_segments
+from leadlake.ml import tracking
+from leadlake.ml.champion import load_champion
 from leadlake.progress import stage
 from leadlake.session import connect_client
 
@@ -47,23 +49,15 @@ class ScoreReport:
                 f"{self.total:,} in {SCORES_TABLE} ({tiers})")
 
 
-def thresholds(lh: Lakehouse, conf: Conf) -> tuple[float, float]:
+def thresholds(lh: Lakehouse) -> tuple[float, float]:
     """(high, mid) cut-offs on p_convert: the newest tuned row, else the conf defaults."""
+    conf = lh.conf
     if lh.exists(THRESHOLDS_TABLE):
         row = lh.read(THRESHOLDS_TABLE).orderBy(F.desc("version")).first()
         if row is not None:
             return float(row["high"]), float(row["mid"])
-    d = conf.get("leads.scoring.default_thresholds") or {}
-    return float(d.get("high", 0.5)), float(d.get("mid", 0.15))
-
-
-def load_champion(conf: Conf):
-    """(fitted pipeline, registered version, its MLflow run id)."""
-
-    version = tracking.require_champion(conf, "leads", "train-leads")
-    name = str(conf.get("leads.mlflow.registered_model"))
-    return (tracking.load_spark_model(f"models:/{name}@{tracking.CHAMPION}", conf), str(version.version),
-            version.run_id)
+    d = conf.get("leads.scoring.default_thresholds")
+    return float(d["high"]), float(d["mid"])
 
 
 def load_segments(run_id: str, conf: Conf) -> Segments | None:
@@ -123,17 +117,19 @@ def _reasons(model, run_id: str):
     return FEATURES, reasons_udf(margin_contributions(trees, saved), names, labels)
 
 
-def score_leads(lh: Lakehouse, conf: Conf, *, only_new: bool = False, leads: DataFrame | None = None) -> ScoreReport:
+def score_leads(lh: Lakehouse, *, only_new: bool = False, leads: DataFrame | None = None) -> ScoreReport:
+    conf = lh.conf
     schema = LeadSchema.from_conf(conf)
-    model, version, run_id = load_champion(conf)
+    champion = load_champion(conf, "leads", "train-leads")
+    model, version, run_id = champion.model, champion.version, champion.run_id
     segments = load_segments(run_id, conf)
-    high, mid = thresholds(lh, conf)
+    high, mid = thresholds(lh)
     source = leads if leads is not None else lh.read(schema.table)
     if only_new and lh.exists(SCORES_TABLE):
         done = lh.read(SCORES_TABLE, columns=["lead_id"])
         source = source.join(done.withColumnRenamed("lead_id", schema.id), schema.id, "left_anti")
     with stage(log, f"score leads with model v{version}") as st:
-        features = build_lead_features(lh, conf, source).persist()
+        features = build_lead_features(lh, source).persist()
         st.rows = n = features.count()
     try:
         features_col, reasons = _reasons(model, run_id)

@@ -14,22 +14,22 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from leadlake import tracking
-from leadlake.config import Conf
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import FEATURES_TABLE, LeadSchema, build_lead_features
 from leadlake.leads.feedback import SCORE_HISTOGRAM, score_histogram
 from leadlake.leads.model import (
+    LeadModelSettings,
     evaluate,
     feature_spec,
     fit_lead_model,
     prepared_features,
     time_split,
-    trainer,
     tree_stage,
 )
 from leadlake.leads.reasons import TREES_FILE, is_spark_gbt, trees_document
 from leadlake.leads.segments import OUTLIERS_FILE, SEGMENTS_FILE, SEGMENTS_MODEL, fit_segments
+from leadlake.ml import tracking
+from leadlake.ml.champion import champion_score, registered_name
 from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.leads")
@@ -57,9 +57,9 @@ class TrainReport:
                 f"validate; champion before {champ}: {'promoted' if self.promoted else 'kept'}")
 
 
-def write_features(lh: Lakehouse, conf: Conf) -> DataFrame:
+def write_features(lh: Lakehouse) -> DataFrame:
     with stage(log, f"lead features -> {FEATURES_TABLE}") as st:
-        lh.write(build_lead_features(lh, conf), FEATURES_TABLE, mode="overwrite", overwrite_schema=True)
+        lh.write(build_lead_features(lh), FEATURES_TABLE, mode="overwrite", overwrite_schema=True)
         st.rows = lh.row_count(FEATURES_TABLE)
     return lh.read(FEATURES_TABLE)
 
@@ -74,44 +74,37 @@ def _importances(model, names: list[str]) -> list[tuple[str, float]]:
     return [(name, gain.get(f"f{i}", 0.0) / total) for i, name in enumerate(names)]
 
 
-def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
+def train_leads(lh: Lakehouse) -> TrainReport:
+    conf = lh.conf
     import mlflow
 
     schema = LeadSchema.from_conf(conf)
-    m = conf.get("leads.model") or {}
-    algo = trainer(m)
-    features = write_features(lh, conf)
+    m = LeadModelSettings.from_conf(conf)
+    algo = m.trainer.lower()
+    features = write_features(lh)
     labelled = features.where(F.col("label").isNotNull()).persist()
     cached = [labelled]
     try:
         cached += [d.persist() for d in time_split(
-            labelled, float(m.get("validation_share", 0.2)), float(m.get("calibration_share", 0.2)))]
+            labelled, m.validation_share, m.calibration_share)]
         train, calibrate, validate = cached[1:]
         sizes = [d.count() for d in (train, calibrate, validate)]
         spec, plain = feature_spec(features, schema), feature_spec(features, schema, with_text=False)
         with stage(log, f"fit {algo} on {len(spec.names())} features") as st:
-            model = fit_lead_model(train, calibrate, spec, conf)
+            model = fit_lead_model(train, calibrate, spec, m)
             st.rows = sizes[0]
         with stage(log, f"fit {algo} without text ({len(plain.names())} features)") as st:
-            baseline = fit_lead_model(train, calibrate, plain, conf)
+            baseline = fit_lead_model(train, calibrate, plain, m)
             st.rows = sizes[0]
         scored = model.transform(validate).select("label", "p_raw", "p_convert").persist()
         cached.append(scored)
         metrics = evaluate(scored)
         without_text = evaluate(baseline.transform(validate))
-        name = str(conf.get("leads.mlflow.registered_model"))
-        tracking.start(conf, "leads")
-        champion = tracking.champion_version(name)
-        champion_auc = None
-        if champion is not None:
-            try:
-                champ_model = tracking.load_spark_model(f"models:/{name}@{tracking.CHAMPION}", conf)
-                champion_auc = evaluate(champ_model.transform(validate))["roc_auc"]
-            except Exception as exc:  # a champion on other features cannot be compared: say so, replace it
-                log.warning("champion v%s cannot score today's validation leads (%s); it will be replaced",
-                            champion.version, exc)
+        name = registered_name(conf, "leads")
+        champion_auc = champion_score(conf, "leads", lambda champ: evaluate(champ.transform(validate))["roc_auc"])
         with mlflow.start_run(run_name="train-leads") as run, stage(log, "log to MLflow"):
-            mlflow.log_params({**{f"model.{k}": v for k, v in m.items()}, "trainer": algo,
+            mlflow.log_params({**{f"model.{k}": v for k, v in asdict(m).items() if k != "xgboost"},
+                               "trainer": algo,
                                "features": len(spec.names()), "text_pca_k": spec.text_k,
                                "window_days": schema.window_days,
                                "train_rows": sizes[0], "calibration_rows": sizes[1], "validation_rows": sizes[2]})
@@ -128,9 +121,9 @@ def train_leads(lh: Lakehouse, conf: Conf) -> TrainReport:
             info = mlflow.spark.log_model(model, "model", registered_model_name=name,
                                           pip_requirements=tracking.PIP_REQUIREMENTS)
             with stage(log, "lead segments (K-Means)") as st:
-                k = int(conf.get("leads.scoring.segments", 5))
+                k = int(conf.get("leads.scoring.segments"))
                 segments = fit_segments(prepared_features(model, features), k,
-                                        outlier_quantile=float(conf.get("leads.scoring.outlier_quantile", 0.99)))
+                                        outlier_quantile=float(conf.get("leads.scoring.outlier_quantile")))
                 mlflow.spark.log_model(segments.model, SEGMENTS_MODEL, pip_requirements=tracking.PIP_REQUIREMENTS)
                 mlflow.log_dict({str(i): d for i, d in segments.descriptions.items()}, SEGMENTS_FILE)
                 mlflow.log_dict({str(i): d for i, d in segments.outlier_distance.items()}, OUTLIERS_FILE)

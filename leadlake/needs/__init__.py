@@ -11,10 +11,11 @@ from pyspark.sql import DataFrame
 
 from leadlake.config import Conf, load_conf
 from leadlake.ml.store import ModelStore, model_store
-from leadlake.needs.categories import NeedsModel, classify_with, load_needs
+from leadlake.needs.categories import classify_with, load_needs
 from leadlake.needs.entities import extract_entities
-from leadlake.needs.sentiment import SentimentModel, load_sentiment
+from leadlake.needs.sentiment import load_sentiment
 from leadlake.needs.sentiment import score_sentiment as _score
+from leadlake.text.classify import TextClassifier
 from leadlake.text.encoders import EncoderSpec, encoder_spec
 
 __all__ = ["classify_needs", "extract_entities", "models_dir", "score_sentiment"]
@@ -31,7 +32,7 @@ def score_sentiment(
     *,
     conf: Conf | None = None,
     spec: EncoderSpec | None = None,
-    model: SentimentModel | None = None,
+    model: TextClassifier | None = None,
 ) -> DataFrame:
     """``df`` with ``sentiment_score`` (-1 very negative .. 1 very positive) and ``sentiment_label``."""
     conf = conf or load_conf()
@@ -46,7 +47,7 @@ def classify_needs(
     *,
     conf: Conf | None = None,
     spec: EncoderSpec | None = None,
-    model: NeedsModel | None = None,
+    model: TextClassifier | None = None,
 ) -> DataFrame:
     """``df`` with ``need_category`` (a label of ``needs.categories``) and ``need_confidence`` in [0, 1]."""
     conf = conf or load_conf()

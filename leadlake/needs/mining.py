@@ -15,7 +15,6 @@ a rerun on the same input writes the same content.
 
 from __future__ import annotations
 
-import functools
 import logging
 import re
 from collections.abc import Sequence
@@ -29,13 +28,14 @@ from leadlake.config import Conf
 from leadlake.errors import ConfError
 from leadlake.frames import with_overall
 from leadlake.lakehouse import Lakehouse
-from leadlake.needs.categories import NeedsModel, classify_with
+from leadlake.needs.categories import classify_with
 from leadlake.needs.entities import entity_patterns
-from leadlake.needs.sentiment import SentimentModel, score_sentiment
+from leadlake.needs.sentiment import score_sentiment
 from leadlake.needs.topics import Topics, discover_topics
 from leadlake.progress import stage
+from leadlake.text.classify import TextClassifier
 from leadlake.text.encoders import EncoderSpec
-from leadlake.text.pii import clean_text, text_key
+from leadlake.text.sources import read_texts, sources_from_conf
 from leadlake.text.store import update_text_embeddings
 
 log = logging.getLogger("leadlake.needs")
@@ -43,16 +43,6 @@ log = logging.getLogger("leadlake.needs")
 SIGNALS_TABLE = catalog.TEXT_SIGNALS
 INSIGHTS_TABLE = catalog.NEED_INSIGHTS
 CUSTOMER_NEEDS_TABLE = catalog.CUSTOMER_NEEDS
-WHO = ("customer_id", "lead_id")
-
-
-@dataclass(frozen=True)
-class Source:
-    table: str
-    text_col: str
-    id_col: str
-    who_col: str
-    ts_col: str = "ts"
 
 
 @dataclass(frozen=True)
@@ -70,45 +60,12 @@ class MiningReport:
                 f"{self.customers:,} customers with needs")
 
 
-def sources_from_conf(conf: Conf, key: str = "needs.sources") -> list[Source]:
-    out = []
-    for entry in conf.get(key) or ():
-        if not isinstance(entry, Sequence) or len(entry) not in (4, 5):
-            raise ConfError(f"{key} entries are [table, text column, id column, customer_id|lead_id"
-                            f"(, timestamp column)], got {entry!r}")
-        source = Source(*[str(x) for x in entry])
-        if source.who_col not in WHO:
-            raise ConfError(f"{key}: who raised the text must be one of {WHO}, got {source.who_col!r}")
-        out.append(source)
-    if not out:
-        raise ConfError(f"{key} is empty: no texts to read")
-    return out
-
-
 def urgent_language(text: Column, terms: Sequence[str]) -> Column:
     """True where the text contains any urgent term as whole words (case-insensitive)."""
     if not terms:
         return F.lit(False)
     pattern = r"(?i)\b(" + "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in terms) + r")\b"
     return F.coalesce(text.rlike(pattern), F.lit(False))
-
-
-def read_texts(lh: Lakehouse, sources: Sequence[Source]) -> DataFrame:
-    """One row per source row: source, source_id, lead_id, customer_id, ts, text (PII-masked), text_hash."""
-    frames = []
-    for src in sources:
-        df = lh.read(src.table, columns=[src.id_col, src.who_col, src.ts_col, src.text_col])
-        text = clean_text(F.col(src.text_col))
-        frames.append(df.select(
-            F.lit(src.table).alias("source"),
-            F.col(src.id_col).cast("string").alias("source_id"),
-            (F.col(src.who_col) if src.who_col == "lead_id" else F.lit(None)).cast("string").alias("lead_id"),
-            (F.col(src.who_col) if src.who_col == "customer_id" else F.lit(None)).cast("string").alias("customer_id"),
-            F.col(src.ts_col).cast("timestamp").alias("ts"),
-            F.when(F.length(text) > 0, text).alias("text"),
-        ))
-    out = functools.reduce(DataFrame.unionByName, frames)
-    return out.withColumn("text_hash", F.when(F.col("text").isNotNull(), text_key(F.col("text"))))
 
 
 def _with_customers(lh: Lakehouse, texts: DataFrame) -> DataFrame:
@@ -121,8 +78,8 @@ def _with_customers(lh: Lakehouse, texts: DataFrame) -> DataFrame:
         "customer_id", F.coalesce("customer_id", "_linked")).drop("_linked")
 
 
-def classify_texts(lh: Lakehouse, texts: DataFrame, spec: EncoderSpec, sentiment: SentimentModel,
-                   needs: NeedsModel) -> DataFrame:
+def classify_texts(lh: Lakehouse, texts: DataFrame, spec: EncoderSpec, sentiment: TextClassifier,
+                   needs: TextClassifier) -> DataFrame:
     """Texts with their stored embedding (``_emb``), sentiment and need category."""
     emb = lh.read(catalog.TEXT_EMBEDDINGS, columns=["text_hash", "model_id", "embedding"]) \
         .where(F.col("model_id") == spec.model_id).select("text_hash", F.col("embedding").alias("_emb"))
@@ -137,14 +94,14 @@ def find_topics(classified: DataFrame, conf: Conf) -> Topics:
     excluded = [str(c) for c in conf.get("needs.priority.exclude") or ()]
     return discover_topics(classified.where(~F.col("need_category").isin(*excluded)).dropDuplicates(["text_hash"]),
                            "_emb", "text", group_col="need_category",
-                           k=int(conf.get("needs.topics.k", 4)),
-                           keywords=int(conf.get("needs.topics.keywords", 4)),
-                           seed=int(conf.get("needs.topics.seed", 7)))
+                           k=int(conf.get("needs.topics.k")),
+                           keywords=int(conf.get("needs.topics.keywords")),
+                           seed=int(conf.get("needs.topics.seed")))
 
 
-def with_topics_and_entities(lh: Lakehouse, classified: DataFrame, topics: Topics, conf: Conf,
-                             spec: EncoderSpec) -> DataFrame:
+def with_topics_and_entities(lh: Lakehouse, classified: DataFrame, topics: Topics, spec: EncoderSpec) -> DataFrame:
     """The ``silver.text_signals`` rows."""
+    conf = lh.conf
     catalogue = conf.get("needs.entities.products_table")
     products = lh.read(catalogue) if catalogue and lh.exists(catalogue) else None
     from udfs.entities import entities_udf
@@ -167,7 +124,7 @@ def customer_values(lh: Lakehouse) -> DataFrame:
     Chosen in conf rather than by which tables happen to exist, so that
     mine-needs weighs needs the same way whether or not score-clv ran before it.
     """
-    source = str(lh.conf.get("needs.priority.value_source", "net_spend"))
+    source = str(lh.conf.get("needs.priority.value_source"))
     if source == "clv":
         if not lh.exists(catalog.CUSTOMER_CLV):
             raise ConfError(f"needs.priority.value_source is clv but {catalog.CUSTOMER_CLV} does not exist: "
@@ -176,21 +133,12 @@ def customer_values(lh: Lakehouse) -> DataFrame:
             "customer_id", F.col("clv_12m").cast("double").alias("customer_value"))
     if source != "net_spend":
         raise ConfError(f"needs.priority.value_source must be net_spend or clv, not {source!r}")
-    orders = lh.conf.get("clv.orders") or {}
-    table, who, amount = orders.get("table"), orders.get("customer", "customer_id"), orders.get("amount", "amount")
+    orders = lh.conf.get("clv.orders")
+    table, who, amount = orders["table"], orders["customer"], orders["amount"]
     if table and lh.exists(table):
         return lh.read(table, columns=[who, amount]).groupBy(F.col(who).alias("customer_id")).agg(
             F.greatest(F.sum(amount), F.lit(0.0)).cast("double").alias("customer_value"))
     return lh.spark.createDataFrame([], "customer_id string, customer_value double")
-
-
-def signal_aggregates(prefix: str, categories: Sequence[str]) -> list[Column]:
-    """Aggregates of ``silver.text_signals`` rows that models use as features: tone, urgency, need mix."""
-    aggs = [F.avg("sentiment_score").alias(f"{prefix}sentiment"),
-            F.avg((F.col("sentiment_label") == "negative").cast("double")).alias(f"{prefix}negative_share"),
-            F.avg(F.col("is_urgent").cast("double")).alias(f"{prefix}urgent_share")]
-    return aggs + [F.avg((F.col("need_category") == c).cast("double")).alias(f"{prefix}need_{c}")
-                   for c in categories]
 
 
 def _scaled(col: str) -> Column:
@@ -199,15 +147,31 @@ def _scaled(col: str) -> Column:
     return F.when(top > 0, F.col(col) / top).otherwise(F.lit(0.0))
 
 
+@dataclass(frozen=True)
+class PriorityWeights:
+    volume: float
+    negative: float
+    value: float
+
+
+@dataclass(frozen=True)
+class Priority:
+    """``needs.priority`` in conf (what it means: conf/default.yaml)."""
+
+    exclude: tuple[str, ...]
+    urgent_terms: tuple[str, ...]
+    recent_days: int
+    weights: PriorityWeights
+    value_source: str
+    examples: int
+
+
 def need_insights(signals: DataFrame, values: DataFrame, conf: Conf) -> DataFrame:
     """One row per need (category x topic): volume, trend, sentiment, importance, urgency, priority, examples."""
-    days = int(conf.get("needs.priority.recent_days", 28))
-    weights = conf.get("needs.priority.weights") or {}
-    w_vol, w_neg, w_val = (float(weights.get(k, d)) for k, d in (("volume", 0.4), ("negative", 0.35),
-                                                                  ("value", 0.25)))
+    p = conf.section("needs.priority", Priority)
+    days, n_examples, excluded = p.recent_days, p.examples, list(p.exclude)
+    w_vol, w_neg, w_val = p.weights.volume, p.weights.negative, p.weights.value
     total_w = w_vol + w_neg + w_val or 1.0
-    n_examples = int(conf.get("needs.priority.examples", 3))
-    excluded = [str(c) for c in conf.get("needs.priority.exclude") or ()]
     mined = signals.where(F.col("need_category").isNotNull() & ~F.col("need_category").isin(*excluded))
     mined = with_overall(mined, F.max("ts").alias("as_of")).withColumn(
         "_period", F.when(F.col("ts") > F.col("as_of") - F.expr(f"INTERVAL {days} DAYS"), "recent")
@@ -279,9 +243,10 @@ def customer_needs(signals: DataFrame, insights: DataFrame) -> DataFrame:
     )
 
 
-def mine_needs(lh: Lakehouse, conf: Conf, spec: EncoderSpec, sentiment: SentimentModel,
-               needs: NeedsModel) -> MiningReport:
-    sources = sources_from_conf(conf)
+def mine_needs(lh: Lakehouse, spec: EncoderSpec, sentiment: TextClassifier,
+               needs: TextClassifier) -> MiningReport:
+    conf = lh.conf
+    sources = sources_from_conf(conf, "needs.sources")
     present = [s for s in sources if lh.exists(s.table)]
     for s in sources:
         if s not in present:
@@ -301,7 +266,7 @@ def mine_needs(lh: Lakehouse, conf: Conf, spec: EncoderSpec, sentiment: Sentimen
             topics = find_topics(classified, conf)
             st.rows = n_topics = topics.table.count()
         with stage(log, f"entities, topics and urgency -> {SIGNALS_TABLE}") as st:
-            lh.write(with_topics_and_entities(lh, classified, topics, conf, spec), SIGNALS_TABLE,
+            lh.write(with_topics_and_entities(lh, classified, topics, spec), SIGNALS_TABLE,
                      mode="overwrite", overwrite_schema=True)
             # Read back what was committed: the counts reconcile the table itself, and the gold
             # stages plan over a short lineage instead of re-analysing the whole mining plan.

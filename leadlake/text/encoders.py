@@ -74,8 +74,8 @@ def bundled_model_dir(name: str) -> str | None:
 
 def encoder_spec(conf: Conf, **overrides) -> EncoderSpec:
     """The encoder configured under ``text:`` (a bundled model name or a model directory)."""
-    text = {**(conf.get("text", {}) or {}), **overrides}
-    name = str(text.get("model", "all-MiniLM-L6-v2"))
+    text = {**conf.get("text"), **overrides}
+    name = str(text["model"])
     model_dir = bundled_model_dir(name)
     if model_dir is None:
         path = Path(name).expanduser()
@@ -85,7 +85,7 @@ def encoder_spec(conf: Conf, **overrides) -> EncoderSpec:
                 "with a sentence-transformers / Hugging Face model (config.json)"
             )
         model_dir, name = str(path.resolve()), path.name
-    engine = str(text.get("engine", "torch"))
+    engine = str(text["engine"])
     if engine not in ENGINES:
         raise ConfError(f"text.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     export_root = (locations.normalize_root(str(text["models_dir"])) if text.get("models_dir")
@@ -94,10 +94,10 @@ def encoder_spec(conf: Conf, **overrides) -> EncoderSpec:
         name=name,
         model_dir=model_dir,
         engine=engine,
-        device=str(text.get("device", "auto")),
+        device=str(text["device"]),
         batch_size=int(text.get("batch_size") or DEFAULT_BATCH[engine]),
-        max_seq_length=int(text.get("max_seq_length", 256)),
-        threads=int(text.get("threads_per_task", 1)),
+        max_seq_length=int(text["max_seq_length"]),
+        threads=int(text["threads_per_task"]),
         export_dir=locations.join(export_root, name, "onnx"),
     )
 

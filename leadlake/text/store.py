@@ -33,7 +33,7 @@ DEFAULT_SOURCES = (("bronze.interactions", "text"), ("bronze.feedback", "text"))
 
 def embedding_sources(conf) -> list[tuple[str, str]]:
     """(table, text column) pairs whose texts ``text.sources`` asks to keep vectors for."""
-    return [tuple(s) for s in conf.get("text.sources", None) or DEFAULT_SOURCES]
+    return [tuple(s) for s in conf.get("text.sources") or DEFAULT_SOURCES]
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def embedding_partitions(lh: Lakehouse, texts: int) -> int:
     sizes by bytes, so a few MB of text (hours of model time) would otherwise
     land in one partition and leave all cores but one idle.
     """
-    per_task = max(1, int(lh.conf.get("text.texts_per_task", 20_000)))
+    per_task = max(1, int(lh.conf.get("text.texts_per_task")))
     return max(default_parallelism(lh.spark), -(-texts // per_task))
 
 

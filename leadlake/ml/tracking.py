@@ -26,7 +26,7 @@ from leadlake import locations
 from leadlake.config import Conf
 from leadlake.errors import LeadlakeError
 
-log = logging.getLogger("leadlake.tracking")
+log = logging.getLogger("leadlake.ml.tracking")
 
 CHAMPION = "champion"
 # Written into the logged model instead of letting MLflow infer them (inference imports and probes packages).

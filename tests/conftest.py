@@ -66,6 +66,20 @@ def demo_lakehouse(spark, tmp_path_factory) -> Lakehouse:
     return lh
 
 
+@pytest.fixture(scope="module")
+def demo_copy(demo_lakehouse, tmp_path_factory) -> Lakehouse:
+    """A private copy of the session demo lakehouse, for a module that writes to it.
+
+    The session lakehouse stays as it was built, so each module sees the same
+    demo whatever ran before it, and every test passes alone and in the suite.
+    """
+    import shutil
+
+    root = tmp_path_factory.mktemp("demo-copy") / "lakehouse"
+    shutil.copytree(demo_lakehouse.conf.lakehouse, root)
+    return demo_lakehouse.with_conf(demo_lakehouse.conf.with_overrides({"lakehouse": str(root)}))
+
+
 @pytest.fixture(scope="session")
 def s3_server():
     """A real S3-compatible server (moto in server mode) on 127.0.0.1, and the environment to reach it.

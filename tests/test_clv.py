@@ -59,7 +59,7 @@ def test_order_edge_cases_are_quarantined_or_follow_the_documented_rules(lakehou
     assert resolve_as_of(accepted, lakehouse.conf, OrderColumns()) == dt.date(2025, 7, 1)
 
     rows = {r.customer_id: r for r in customer_features(
-        lakehouse, lakehouse.conf, accepted, dt.date(2025, 6, 1), dt.date(2025, 7, 1)).collect()}
+        lakehouse, accepted, dt.date(2025, 6, 1), dt.date(2025, 7, 1)).collect()}
     assert set(rows) == {"single", "zero", "sameday", "refund", "future"}  # "late" bought after the cut-off
     single = rows["single"]
     assert (single.frequency, single.recency, single.monetary_value) == (0.0, 0.0, 0.0)
@@ -104,8 +104,8 @@ def test_value_metrics_match_numpy_and_scipy_with_ties(spark):
 
 
 @pytest.fixture(scope="module")
-def trained_clv(demo_lakehouse):
-    return demo_lakehouse, train_clv(demo_lakehouse)
+def trained_clv(demo_copy):
+    return demo_copy, train_clv(demo_copy)
 
 
 def test_customer_features_never_see_after_the_cutoff(trained_clv):

@@ -3,30 +3,21 @@
 from __future__ import annotations
 
 import io
-import subprocess
-import sys
-import zipfile
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from leadlake.clv import fit_bgnbd, fit_gamma_gamma, rfm_summary
-
-CACHE = Path.home() / ".cache" / "leadlake" / "corpora"
+from leadlake.corpora import wheel_member
+from leadlake.errors import EnvironmentProblem
 
 
 @pytest.fixture(scope="module")
 def cdnow(spark):
-    CACHE.mkdir(parents=True, exist_ok=True)
-    wheels = list(CACHE.glob("[Ll]ifetimes-0.11.3-*.whl"))
-    if not wheels:
-        got = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "lifetimes==0.11.3",
-                              "-d", str(CACHE)], capture_output=True, text=True, timeout=180)
-        wheels = list(CACHE.glob("[Ll]ifetimes-0.11.3-*.whl"))
-        if not wheels:
-            pytest.skip(f"could not fetch the lifetimes wheel (CDNOW data) from PyPI: {got.stderr.strip()[-200:]}")
-    raw = zipfile.ZipFile(wheels[0]).read("lifetimes/datasets/CDNOW_sample.txt").decode()
+    try:
+        raw = wheel_member("lifetimes", "0.11.3", "lifetimes/datasets/CDNOW_sample.txt").decode()
+    except EnvironmentProblem as exc:
+        pytest.skip(f"the CDNOW data ships in the lifetimes wheel, which could not be fetched: {exc}")
     df = pd.read_csv(io.StringIO(raw), sep=r"\s+", header=None, names=["cust", "idx", "date", "n", "amount"],
                      dtype={"cust": str, "date": str})
     df["ts"] = pd.to_datetime(df["date"], format="%Y%m%d")

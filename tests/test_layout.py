@@ -73,3 +73,47 @@ def test_the_readme_documents_every_catalogued_table_and_stage():
         assert f"`{name}`" in readme, name
     for stage in STAGE_NAMES:
         assert f"`{stage}`" in readme, stage
+
+
+DOMAINS = ("leads", "clv", "needs", "reco", "campaigns", "generate")
+
+
+def _imports(path: Path) -> list[tuple[str, bool]]:
+    """(imported module, at module level?) for every import in a file."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    top = {id(node) for node in tree.body}
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(alias.name, id(node) in top) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out += [(node.module, id(node) in top)]
+    return out
+
+
+def test_domains_share_code_through_the_common_layer_only():
+    """leads/, clv/, needs/ ... import leadlake's shared modules, never each other; the shared layer imports none."""
+    crossings = []
+    for path in sorted((REPO / "leadlake").rglob("*.py")):
+        parts = path.relative_to(REPO / "leadlake").parts
+        home = parts[0] if len(parts) > 1 and parts[0] in DOMAINS else None
+        if parts[0] in ("jobs", "pipeline.py", "cli.py", "demo"):
+            continue  # the entry points and the demo generator wire domains together by design
+        for module, _ in _imports(path):
+            names = module.split(".")
+            if names[0] == "leadlake" and len(names) > 1 and names[1] in DOMAINS and names[1] != home:
+                crossings.append(f"{path.relative_to(REPO)} imports {module}")
+    assert not crossings, "\n".join(crossings)
+
+
+def test_udfs_import_only_leaf_modules_and_are_built_lazily():
+    """Executor code never drags in the library's DataFrame code, and the library loads udfs/ only to build a UDF."""
+    allowed = ("leadlake.errors", "leadlake.text.encoders")
+    for path in sorted((REPO / "udfs").glob("*.py")):
+        bad = [m for m, _ in _imports(path) if m.startswith("leadlake") and m not in allowed]
+        assert not bad, f"{path.name} imports {bad}"
+    for path in sorted((REPO / "leadlake").rglob("*.py")):
+        eager = [m for m, top in _imports(path) if top and m.split(".")[0] == "udfs"]
+        assert not eager, f"{path.relative_to(REPO)} imports {eager} at module level"

@@ -32,8 +32,8 @@ def _conf(lh: Lakehouse, **discovery):
     return load_conf(lakehouse=lh.conf.lakehouse, overrides={**TEST_SPARK, "discovery": extra})
 
 
-def test_zero_shot_discovery_finds_the_sales_leads_and_keeps_every_message(demo_lakehouse):
-    lh = demo_lakehouse
+def test_zero_shot_discovery_finds_the_sales_leads_and_keeps_every_message(demo_copy):
+    lh = demo_copy
     lh.write(lh.spark.createDataFrame(WEB_CHATS, "chat_id string, lead_id string, ts timestamp, text string"),
              "bronze.web_chats", mode="overwrite")
     conf = _conf(lh)
@@ -53,8 +53,8 @@ def test_zero_shot_discovery_finds_the_sales_leads_and_keeps_every_message(demo_
     assert metrics["lead_roc_auc"] > 0.85 and metrics["lead_recall"] > 0.75 and metrics["lead_precision"] > 0.6
 
 
-def test_a_head_trained_on_labelled_messages_beats_zero_shot_on_the_rest(demo_lakehouse):
-    lh = demo_lakehouse
+def test_a_head_trained_on_labelled_messages_beats_zero_shot_on_the_rest(demo_copy):
+    lh = demo_copy
     labelled = F.abs(F.xxhash64("message_id")) % 5 == 0
     truth = message_truth(lh)
     texts = lh.read("bronze.interactions").select(F.col("interaction_id").alias("message_id"), "text")

@@ -50,9 +50,8 @@ def test_behaviour_counts_only_inside_the_window(spark, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def trained(demo_lakehouse):
-    first = train_leads(demo_lakehouse)
-    return demo_lakehouse, first
+def trained(demo_copy):
+    return demo_copy, train_leads(demo_copy)
 
 
 def test_model_reads_text_and_is_calibrated(trained):

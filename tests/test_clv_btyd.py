@@ -8,14 +8,14 @@ import pandas as pd
 import pytest
 
 from leadlake.clv import fit_bgnbd, fit_gamma_gamma, rfm_summary
-from leadlake.corpora import wheel_member
+from leadlake.corpora import package_file
 from leadlake.errors import EnvironmentProblem
 
 
 @pytest.fixture(scope="module")
 def cdnow(spark):
     try:
-        raw = wheel_member("lifetimes", "0.11.3", "lifetimes/datasets/CDNOW_sample.txt").decode()
+        raw = package_file("lifetimes", "0.11.3", "lifetimes/datasets/CDNOW_sample.txt").decode()
     except EnvironmentProblem as exc:
         pytest.skip(f"the CDNOW data ships in the lifetimes wheel, which could not be fetched: {exc}")
     df = pd.read_csv(io.StringIO(raw), sep=r"\s+", header=None, names=["cust", "idx", "date", "n", "amount"],

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from leadlake.config import deep_merge, load_conf, spark_properties
+from leadlake.config import Conf, deep_merge, load_conf, spark_properties
 from leadlake.errors import ConfError, EnvironmentProblem, root_cause
 from leadlake.session import require_java
 
@@ -138,3 +138,24 @@ def test_a_misspelt_conf_key_fails_with_a_suggestion(tmp_path):
                     "contracts:\n  web_chats: {keys: [chat_id]}\n")
     conf = load_conf(fine, lakehouse=str(tmp_path))
     assert conf.get("needs.labels.table") == "silver.x"
+
+
+def test_settings_are_typed_once_and_have_no_default_outside_the_yaml(tmp_path):
+    from leadlake.clv.model import ClvModelSettings
+    from leadlake.leads.model import LeadModelSettings
+
+    conf = load_conf(lakehouse=str(tmp_path))
+    settings = LeadModelSettings.from_conf(conf)
+    assert settings.max_depth == 5 and settings.xgboost.device == "cpu" and isinstance(settings.step_size, float)
+    assert LeadModelSettings.from_conf(conf) is settings  # read once per run, then reused
+    assert conf.section("clv.model", ClvModelSettings).max_iter == 40
+    bad = conf.with_overrides({"leads": {"model": {"max_depth": "five"}}})
+    with pytest.raises(ConfError, match=re.escape("leads.model.max_depth must be a number, not 'five'")):
+        LeadModelSettings.from_conf(bad)
+    with pytest.raises(ConfError, match=re.escape("leads.model.max_iter must be a whole number, not 2.5")):
+        LeadModelSettings.from_conf(conf.with_overrides({"leads": {"model": {"max_iter": 2.5}}}))
+    with pytest.raises(ConfError, match=re.escape("conf key leads.no_such_setting is not set")):
+        conf.get("leads.no_such_setting")
+    # A user who empties a section is told which key went missing, not handed a code default.
+    with pytest.raises(ConfError, match=re.escape("conf key clv.model.max_depth is not set")):
+        Conf({"clv": {"model": {"max_iter": 3}}}).section("clv.model", ClvModelSettings)

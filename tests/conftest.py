@@ -129,10 +129,10 @@ def make_bucket(env: dict, name: str) -> None:
 
 PIPELINE_LEADS = 600  # the fewest for which the demo has enough repeat buyers to train CLV
 PIPELINE_CONF = """
-leads: {model: {max_iter: 15, max_depth: 3}}
-clv: {model: {max_iter: 10}}
+leads: {model: {max_iter: 8, max_depth: 3}}
+clv: {model: {max_iter: 6}}
 pipeline:
-  train_sentiment: {corpus_rows: 600}
+  train_sentiment: {rows_per_domain: 120, leave_one_domain_out: false}
   ingest:
     - {table: leads, input: %(export)s, format: csv}
 """

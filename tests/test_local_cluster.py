@@ -76,8 +76,8 @@ CLUSTER_CONF = """
 spark:
   profile: cluster
   conf: {spark.sql.shuffle.partitions: 4}
-leads: {model: {max_iter: 15, max_depth: 3}}
-clv: {model: {max_iter: 10}}
+leads: {model: {max_iter: 8, max_depth: 3}}
+clv: {model: {max_iter: 6}}
 pipeline:
   ingest: [{table: leads, input: %(export)s, format: csv}]
 """
@@ -137,12 +137,3 @@ def test_the_whole_pipeline_on_the_cluster_with_the_lakehouse_in_s3(cluster, s3_
     assert list(work.iterdir()) == [], "files were written under the working directory"
     executor_dirs = sorted(run_dir.glob("work-*/app-*/*"))
     assert {p.parents[1].name for p in executor_dirs} == {"work-1", "work-2"}, executor_dirs
-
-    # Resuming from a stage rewrites the same keys; it adds no rows.
-    proc = subprocess.run([str(CLUSTER), "submit", "run", "--lakehouse", lakehouse, "--from", "score-leads",
-                           "--until", "score-leads"], env=submit_env, cwd=work, capture_output=True, text=True,
-                          timeout=600)
-    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
-    assert rows("gold/lead_scores").num_rows == len(leads)
-    assert DeltaTable(f"{lakehouse}/gold/lead_scores", storage_options=aws).version() == 1
-    assert list(work.iterdir()) == []

@@ -12,15 +12,15 @@ from leadlake.text.encoders import encoder_spec
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--corpus-rows", type=int,
-                        help="labelled corpus texts to use, train + held out (default: pipeline.train_sentiment)")
+    parser.add_argument("--rows-per-domain", type=int,
+                        help="labelled public texts per domain, train + held out (default: pipeline.train_sentiment)")
     parser.add_argument("--holdout", type=float, help="share of corpus texts held out (default: conf)")
     parser.add_argument("--feedback-table",
                         help="rated feedback to train on as well (text, rating 1-5); skipped if absent (default: conf)")
 
 
 def run(ctx, args: argparse.Namespace) -> int:
-    settings = SentimentTraining.from_conf(ctx.conf, corpus_rows=args.corpus_rows, holdout=args.holdout,
+    settings = SentimentTraining.from_conf(ctx.conf, rows_per_domain=args.rows_per_domain, holdout=args.holdout,
                                            feedback_table=args.feedback_table)
     _, report = train_sentiment_head(ctx.lakehouse, encoder_spec(ctx.conf), settings)
     print(report)

@@ -57,10 +57,15 @@ def load_sentiment(models: ModelStore | str | Path, spec: EncoderSpec) -> TextCl
     return load_classifier(as_store(models), head_parts(spec.model_id), spec, ANCHORS)
 
 
-def train_sentiment(labelled: DataFrame, spec: EncoderSpec, *, text_col: str = "text",
-                    label_col: str = "label", reg: float = 0.01) -> TextClassifier:
-    """Fit the head on texts labelled negative / neutral / positive (other labels are ignored)."""
-    return fit_classifier(labelled, spec, ANCHORS, text_col=text_col, label_col=label_col, reg=reg)
+def train_sentiment(labelled: DataFrame, spec: EncoderSpec, *, text_col: str = "text", label_col: str = "label",
+                    reg: float = 0.01, embedding_col: str | None = None) -> TextClassifier:
+    """Fit the head on texts labelled negative / neutral / positive (other labels are ignored).
+
+    Classes weigh the same whatever their counts, so that the sign of
+    ``sentiment_score`` is an even-handed positive / negative decision.
+    """
+    return fit_classifier(labelled, spec, ANCHORS, text_col=text_col, label_col=label_col, reg=reg,
+                          embedding_col=embedding_col, balance_classes=True)
 
 
 def score_sentiment(df: DataFrame, model: TextClassifier, spec: EncoderSpec, *, text_col: str = "text",
@@ -73,10 +78,28 @@ def score_sentiment(df: DataFrame, model: TextClassifier, spec: EncoderSpec, *, 
     return out.withColumn("sentiment_score", score).drop(PROBS, "_sentiment_confidence")
 
 
+def balanced_polar(labelled: DataFrame, label_col: str = "label", by: str | None = None,
+                   text_col: str = "text") -> DataFrame:
+    """As many positive as negative rows (per ``by`` group), chosen by a hash of the text: a 50% coin-flip floor."""
+    from pyspark.sql import Window
+
+    polar = labelled.where(F.col(label_col).isin("positive", "negative"))
+    keys = [by] if by else []
+    ranked = polar.withColumn("_r", F.row_number().over(
+        Window.partitionBy(*keys, label_col).orderBy(F.xxhash64(text_col), text_col)))
+    counts = polar.groupBy(*keys).agg(
+        F.least(F.sum((F.col(label_col) == "positive").cast("int")),
+                F.sum((F.col(label_col) == "negative").cast("int"))).alias("_n"))
+    joined = ranked.join(counts, keys) if keys else ranked.crossJoin(counts)
+    return joined.where(F.col("_r") <= F.col("_n")).drop("_r", "_n")
+
+
 def evaluate_sentiment(labelled: DataFrame, model: TextClassifier, spec: EncoderSpec, *,
-                       text_col: str = "text", label_col: str = "label") -> dict[str, float]:
+                       text_col: str = "text", label_col: str = "label",
+                       embedding_col: str | None = None) -> dict[str, float]:
     """Accuracy on labelled text: three-class, and positive vs negative on the polar rows."""
-    scored = score_sentiment(labelled.where(F.col(label_col).isin(*LABELS)), model, spec, text_col=text_col)
+    scored = score_sentiment(labelled.where(F.col(label_col).isin(*LABELS)), model, spec, text_col=text_col,
+                             embedding_col=embedding_col)
     row = scored.where(F.col("sentiment_label").isNotNull()).agg(
         F.count(F.lit(1)).alias("n"),
         F.avg((F.col("sentiment_label") == F.col(label_col)).cast("double")).alias("three_class"),

@@ -128,18 +128,30 @@ def label_index(label: Column, labels: Sequence[str]) -> Column:
 
 
 def _fit_head(embedded: DataFrame, emb_col: str, label_col: str, labels: Sequence[str], *,
-             reg: float = 0.01) -> LogisticRegressionModel:
-    """Multinomial logistic regression from embedding to label index (rows with other labels are ignored)."""
+              reg: float = 0.01, balance_classes: bool = False) -> LogisticRegressionModel:
+    """Multinomial logistic regression from embedding to label index (rows with other labels are ignored).
+
+    With ``balance_classes`` every label weighs the same in total, so a
+    corpus with twice as many complaints as compliments does not teach the
+    head that text is negative until proven otherwise.
+    """
     data = (
         embedded.where(F.col(emb_col).isNotNull() & F.col(label_col).isin(*labels))
         .select(array_to_vector(emb_col).alias(FEATURES), label_index(F.col(label_col), labels).alias("label"))
         .persist()
     )
     try:
-        if data.select("label").distinct().count() < 2:
+        counts = {r["label"]: r["count"] for r in data.groupBy("label").count().collect()}
+        if len(counts) < 2:
             raise ValueError(f"labelled examples cover fewer than two of the labels {', '.join(labels)}")
         lr = LogisticRegression(featuresCol=FEATURES, labelCol="label", family="multinomial", regParam=reg,
                                 elasticNetParam=0.0, maxIter=100)
+        if balance_classes:
+            total = sum(counts.values())
+            weight = F.lit(0.0)
+            for label, n in counts.items():
+                weight = F.when(F.col("label") == label, total / (len(counts) * n)).otherwise(weight)
+            return lr.setWeightCol("_weight").fit(data.withColumn("_weight", weight))
         return lr.fit(data)
     finally:
         data.unpersist()
@@ -208,7 +220,8 @@ def embed_texts(df: DataFrame, text_col: str, out_col: str, spec: EncoderSpec) -
 
 def fit_classifier(labelled: DataFrame, spec: EncoderSpec, anchors: Mapping[str, Sequence[str]], *,
                    text_col: str = "text", label_col: str = "label", reg: float = 0.01,
-                   fallback: str | None = None) -> TextClassifier:
+                   fallback: str | None = None, embedding_col: str | None = None,
+                   balance_classes: bool = False) -> TextClassifier:
     """A head from labelled texts; labels outside ``anchors`` are ignored.
 
     A trained head keeps its best guess however unsure (``min_confidence``
@@ -216,9 +229,10 @@ def fit_classifier(labelled: DataFrame, spec: EncoderSpec, anchors: Mapping[str,
     the head learned from labels.
     """
     labels = tuple(anchors)
-    embedded = embed_texts(labelled.where(F.col(label_col).isin(*labels)), text_col, _EMB, spec)
-    return TextClassifier(spec.model_id, anchors, _fit_head(embedded, _EMB, label_col, labels, reg=reg), 0.0,
-                          fallback)
+    rows = labelled.where(F.col(label_col).isin(*labels))
+    embedded = rows if embedding_col else embed_texts(rows, text_col, _EMB, spec)
+    head = _fit_head(embedded, embedding_col or _EMB, label_col, labels, reg=reg, balance_classes=balance_classes)
+    return TextClassifier(spec.model_id, anchors, head, 0.0, fallback)
 
 
 def load_classifier(store: ModelStore, parts: Sequence[str], spec: EncoderSpec,

@@ -173,6 +173,23 @@ def test_score_clv_writes_one_row_per_customer_with_documented_segments(trained_
     assert spend.count() == lh.read("bronze.orders").select("customer_id").distinct().count()
 
 
+def test_a_clv_model_that_loses_to_btyd_is_not_what_score_clv_serves(trained_clv):
+    """Constructed: one depth-1 tree per model ranks customers in a few ties, below BTYD; BTYD is served."""
+    lh, _ = trained_clv
+    weak = lh.with_conf(lh.conf.with_overrides({"clv": {
+        "text_pca_k": 0, "model": {"max_iter": 1, "max_depth": 1},
+        "mlflow": {"registered_model": "weak_clv_test"}}}))
+    report = train_clv(weak)
+    print("\n", report)
+    assert report.model["spearman"] < report.btyd["spearman"]
+    assert report.serves == "btyd" and "serves the BTYD baseline" in str(report)
+    assert report.promoted  # no champion of this name yet: the version is champion, serving its baseline
+    scored = score_clv(weak)
+    assert "the BTYD baseline of CLV model" in str(scored)
+    rows = lh.read(CLV_TABLE).collect()
+    assert rows and all(r.clv_12m == r.clv_btyd_12m for r in rows)
+
+
 def test_clv_jobs_fail_in_one_line_without_orders_or_champion(spark, tmp_path, capsys):
     from leadlake.cli import main
 

@@ -14,6 +14,7 @@ from leadlake.leads.features import build_lead_features, email_type, seniority
 from leadlake.leads.reasons import contributions, read_trees
 from leadlake.leads.scoring import SCORES_TABLE, score_leads
 from leadlake.leads.training import train_leads
+from leadlake.ml import tracking
 from leadlake.ml.champion import load_champion
 
 from .conftest import FAST_MODELS, make_conf
@@ -63,6 +64,7 @@ def test_model_reads_text_and_is_calibrated(trained):
     assert m["roc_auc"] > plain["roc_auc"]
     assert m["ece"] < 0.08
     assert report.promoted and report.champion_auc is None
+    assert report.prior_rate_by == "source" and 0.45 < report.prior_rate_auc < m["roc_auc"] - 0.05
 
 
 def test_retrain_is_compared_with_the_champion(trained):
@@ -217,7 +219,7 @@ def test_feedback_moves_thresholds_when_outcomes_say_so(spark, tmp_path):
     assert drifted.psi > 0.2 and drifted.retrain
 
 
-def _own_crm(spark, tmp_path, **model) -> Lakehouse:
+def _own_crm(spark, tmp_path, categorical=("channel", "plan_interest"), **model) -> Lakehouse:
     """A CRM with other column names, the outcome inside the leads table, no web or text data: conf only."""
     rng = np.random.default_rng(5)
     n = 800
@@ -234,7 +236,7 @@ def _own_crm(spark, tmp_path, **model) -> Lakehouse:
     mine = {"leads": {
         "table": "bronze.my_leads", "id": "id", "created_at": "signup_time",
         "outcome": {"table": None, "column": "converted", "positive": ["yes"], "negative": ["no"]},
-        "categorical": ["channel", "plan_interest"], "numeric": ["employees"],
+        "categorical": list(categorical), "numeric": ["employees"],
         "job_title": None, "email": None, "company": None, "first_name": None, "phone": None,
         "web_events": {"table": None}, "interactions": {"table": None}, "text_pca_k": 0,
         "model": {"max_iter": 20, "max_depth": 3, **model},
@@ -279,6 +281,16 @@ def test_xgboost_trainer_behind_the_same_interface(spark, tmp_path):
     reasons = lh.read(SCORES_TABLE).where(F.col("tier") != "low").select("top_reasons").collect()
     enterprise = [r for row in reasons for r in row.top_reasons if r.startswith("plan_interest=enterprise")]
     assert enterprise and all("(+" in r for r in enterprise)
+
+
+def test_a_lead_model_that_loses_to_the_prior_rate_is_not_promoted(spark, tmp_path):
+    """Constructed: one depth-1 tree splits the plans in two; the plan's past conversion rate ranks three ways."""
+    lh = _own_crm(spark, tmp_path, categorical=("plan_interest", "channel"), max_iter=1, max_depth=1)
+    report = train_leads(lh)
+    print("\n", report)
+    assert report.prior_rate_by == "plan_interest" and "baseline, conversion rate by plan_interest" in str(report)
+    assert report.metrics["roc_auc"] < report.prior_rate_auc and not report.promoted
+    assert tracking.champion_version(lh.conf.get("leads.mlflow.registered_model")) is None
 
 
 def test_unknown_trainer_is_a_conf_error(spark, tmp_path):

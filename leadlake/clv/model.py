@@ -67,6 +67,18 @@ class Horizon:
         return sum((1.0 + d) ** -k for k in range(1, self.horizon_months + 1)) / self.horizon_months
 
 
+# What score-clv serves as clv_12m: the GBT pipeline's answer, or the BTYD baseline inside the same
+# pipeline when the GBT did not beat it on the held-out customers.
+SERVES = ("model", "btyd")
+
+
+def served_spend(serves: str) -> Column:
+    """Undiscounted spend in the horizon as served: the model's, or BTYD's purchases x spend per purchase."""
+    if serves == "btyd":
+        return F.col("expected_purchases") * F.col("expected_spend")
+    return F.col("predicted_spend")
+
+
 def churn_probability(source: str) -> Column:
     """The ``p_churn`` column for a champion's churn source, over its pipeline's outputs."""
     if source == "gbt":

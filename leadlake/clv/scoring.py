@@ -60,9 +60,11 @@ class ClvScoreReport:
     model_version: str
     as_of: object
     segments: list[tuple[str, int, float]]
+    serves: str = "model"
 
     def __str__(self) -> str:
-        return (f"{self.scored:,} customers scored with CLV model v{self.model_version} as of {self.as_of}; "
+        what = "CLV model" if self.serves == "model" else "the BTYD baseline of CLV model"
+        return (f"{self.scored:,} customers scored with {what} v{self.model_version} as of {self.as_of}; "
                 f"{self.total:,} in {CLV_TABLE}")
 
 
@@ -83,11 +85,12 @@ class SegmentRules:
     champions_share: float
 
 
-def load_clv_champion(conf: Conf) -> tuple[Champion, ClvFeatureSpec, str]:
-    """The champion, its feature spec and where its p_churn comes from (one of CHURN_SOURCES)."""
+def load_clv_champion(conf: Conf) -> tuple[Champion, ClvFeatureSpec, str, str]:
+    """The champion, its feature spec, where its p_churn comes from (CHURN_SOURCES) and what it serves (SERVES)."""
     champion = load_champion(conf, "clv", "train-clv")
     saved = champion.artifact(SPEC_FILE)
-    return champion, ClvFeatureSpec(**saved["feature_spec"]), saved.get("churn_source", "gbt")
+    return (champion, ClvFeatureSpec(**saved["feature_spec"]), saved.get("churn_source", "gbt"),
+            saved.get("serves", "model"))
 
 
 def churn_risk(p_churn, conf: Conf):
@@ -117,7 +120,7 @@ def value_segments(scored: DataFrame, conf: Conf) -> DataFrame:
 
 def score_clv(lh: Lakehouse) -> ClvScoreReport:
     conf = lh.conf
-    champion, spec, churn_source = load_clv_champion(conf)
+    champion, spec, churn_source, serves = load_clv_champion(conf)
     model, version = champion.model, champion.version
     orders, check = usable_orders(lh)
     try:
@@ -130,6 +133,8 @@ def score_clv(lh: Lakehouse) -> ClvScoreReport:
         with stage(log, f"score customers with CLV model v{version}") as st:
             scored = model.transform(spec.align(features))
             scored = scored.withColumn("p_churn", churn_probability(churn_source))
+            if serves == "btyd":
+                scored = scored.withColumn("clv_12m", F.col("clv_btyd"))
             scored = scored.select(
                 "customer_id", F.round("clv_12m", 2).alias("clv_12m"), F.round("clv_btyd", 2).alias("clv_btyd_12m"),
                 F.round("expected_purchases", 4).alias("expected_purchases_12m"),
@@ -145,7 +150,7 @@ def score_clv(lh: Lakehouse) -> ClvScoreReport:
         with stage(log, f"upsert {CLV_TABLE}") as st:
             lh.upsert(rows, CLV_TABLE, ["customer_id"])
             st.rows = total = lh.row_count(CLV_TABLE)
-        return ClvScoreReport(n, total, version, as_of, segment_summary(lh))
+        return ClvScoreReport(n, total, version, as_of, segment_summary(lh), serves)
     finally:
         features.unpersist()
 

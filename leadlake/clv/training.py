@@ -25,6 +25,7 @@ from leadlake.clv.model import (
     ClvModelSettings,
     decile_table,
     fit_clv_model,
+    served_spend,
     split_customers,
     value_metrics,
 )
@@ -34,7 +35,7 @@ from leadlake.config import Conf
 from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
 from leadlake.ml import tracking
-from leadlake.ml.champion import champion_score, registered_name
+from leadlake.ml.champion import Champion, champion_score, registered_name
 from leadlake.ml.features import text_dimension
 from leadlake.progress import stage
 
@@ -43,6 +44,7 @@ log = logging.getLogger("leadlake.clv")
 SPEC_FILE = "feature_spec.json"
 # The BTYD baseline's undiscounted answer, comparable with the realised spend.
 BTYD_SPEND = "btyd_spend"
+SERVED_NAMES = {"model": "the GBT model", "btyd": "the BTYD baseline (the GBT does not beat it on Spearman)"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +62,7 @@ class ClvTrainReport:
     champion_spearman: float | None
     train_rows: int
     test_rows: int
+    serves: str = "model"
 
     def __str__(self) -> str:
         m, b = self.model, self.btyd
@@ -71,7 +74,8 @@ class ClvTrainReport:
                 f"Spearman {m['spearman']:.3f} vs BTYD {b['spearman']:.3f}, top-20% capture "
                 f"{m['top20_capture']:.1%} vs {b['top20_capture']:.1%} (best {m['top20_capture_best']:.1%}), "
                 f"RMSE {m['rmse']:,.0f} vs {b['rmse']:,.0f}, MAE {m['mae']:,.0f} vs {b['mae']:,.0f}; {churn}"
-                f"champion before {champ}: {'promoted' if self.promoted else 'kept'}")
+                f"serves {SERVED_NAMES[self.serves]}; champion before {champ}: "
+                f"{'promoted' if self.promoted else 'kept'}")
 
 
 def feature_spec_for(features: DataFrame, conf: Conf) -> ClvFeatureSpec:
@@ -113,6 +117,15 @@ def choose_churn_source(conf: Conf, aucs: dict[str, float]) -> str:
     return max(("not_alive", "p_no_purchase", "gbt"), key=lambda k: aucs[k])
 
 
+def _served_spearman(champion: Champion, test: DataFrame) -> float:
+    """Held-out Spearman of what a registered version serves (its model or its BTYD baseline)."""
+    saved = champion.artifact(SPEC_FILE)
+    spec = ClvFeatureSpec(**saved["feature_spec"])
+    served = served_spend(saved.get("serves", "model"))
+    scored = champion.model.transform(spec.align(test)).withColumn("_served", served)
+    return value_metrics(scored, "_served")["spearman"]
+
+
 def _auc(scored: DataFrame, score: str) -> float:
     ev = BinaryClassificationEvaluator(labelCol="churned", rawPredictionCol=score, metricName="areaUnderROC")
     return float(ev.evaluate(scored.select("churned", F.col(score).cast("double").alias(score))))
@@ -140,9 +153,16 @@ def _log_plots(scored: DataFrame, importances: list[tuple[str, float]]) -> None:
 
 
 def train_clv(lh: Lakehouse) -> ClvTrainReport:
-    conf = lh.conf
+    """Fit, measure beside BTYD, register; the version is champion only if what it serves beats the champion.
+
+    What a version serves is the GBT model only if it beats the BTYD baseline
+    on the held-out customers (Spearman); otherwise it serves the baseline
+    fitted in the same pipeline, and says so. The champion comparison is
+    between served answers, on the same held-out customers.
+    """
     import mlflow
 
+    conf = lh.conf
     m = conf.section("clv.model", ClvModelSettings)
     months = int(conf.get("clv.horizon_months"))
     churn_source_setting(conf)
@@ -176,8 +196,9 @@ def train_clv(lh: Lakehouse) -> ClvTrainReport:
             st.rows = sizes[1]
         btyd_stage = model.stages[0]
         name = registered_name(conf, "clv")
-        champion_spearman = champion_score(
-            conf, "clv", lambda champ: value_metrics(champ.transform(spec.align(test)), "predicted_spend")["spearman"])
+        serves = "model" if metrics["spearman"] > baseline["spearman"] + 1e-9 else "btyd"
+        served = metrics if serves == "model" else baseline
+        champion_spearman = champion_score(conf, "clv", lambda champ: _served_spearman(champ, test))
         with mlflow.start_run(run_name="train-clv") as run, stage(log, "log to MLflow"):
             mlflow.log_params({**{f"model.{k}": v for k, v in asdict(m).items()}, "horizon_months": months,
                                "cutoff": cutoff.isoformat(), "as_of": as_of.isoformat(),
@@ -191,18 +212,20 @@ def train_clv(lh: Lakehouse) -> ClvTrainReport:
             churn_source = choose_churn_source(conf, {"gbt": churn_auc, "p_no_purchase": churn_btyd_auc,
                                                       "not_alive": churn_alive_auc})
             mlflow.set_tag("churn_source", churn_source)
+            mlflow.set_tag("serves", serves)
             mlflow.log_dict({"feature_spec": asdict(spec), "names": spec.names(), "churn_source": churn_source,
+                             "serves": serves,
                              "btyd": {k: btyd_stage.params_dict[k] for k in (*BG_PARAMS, *GG_PARAMS)}}, SPEC_FILE)
             gbt = next(st for st in model.stages if type(st).__name__ == "GBTRegressionModel")
             _log_plots(scored, list(zip(spec.names(), gbt.featureImportances.toArray().tolist(), strict=False)))
             info = mlflow.spark.log_model(model, "model", registered_model_name=name,
                                           pip_requirements=tracking.PIP_REQUIREMENTS)
             version = str(info.registered_model_version)
-            promoted = tracking.promote_if_better(name, version, metrics["spearman"], champion_spearman)
+            promoted = tracking.promote_if_better(name, version, served["spearman"], champion_spearman)
             mlflow.set_tag("promoted", str(promoted))
         scored.unpersist()
         return ClvTrainReport(run.info.run_id, version, promoted, cutoff, as_of, metrics, baseline, churn_auc,
-                              churn_btyd_auc, churn_alive_auc, champion_spearman, *sizes)
+                              churn_btyd_auc, churn_alive_auc, champion_spearman, *sizes, serves)
     finally:
         train.unpersist()
         test.unpersist()

@@ -46,12 +46,16 @@ class TrainReport:
     train_rows: int
     calibration_rows: int
     validation_rows: int
+    prior_rate_auc: float = 0.5
+    prior_rate_by: str | None = None
 
     def __str__(self) -> str:
         m, b = self.metrics, self.without_text
         champ = "none" if self.champion_auc is None else f"{self.champion_auc:.4f}"
+        prior = f"conversion rate by {self.prior_rate_by}" if self.prior_rate_by else "the overall rate"
         return (f"lead model v{self.version} (run {self.run_id[:8]}): validation ROC-AUC {m['roc_auc']:.4f} "
-                f"(without text {b['roc_auc']:.4f}), PR-AUC {m['pr_auc']:.4f}, top-decile lift "
+                f"(without text {b['roc_auc']:.4f}; baseline, {prior}: {self.prior_rate_auc:.4f}), "
+                f"PR-AUC {m['pr_auc']:.4f}, top-decile lift "
                 f"{m['top_decile_lift']:.2f}x, calibration error {m['ece']:.4f}; "
                 f"{self.train_rows:,}/{self.calibration_rows:,}/{self.validation_rows:,} leads train/calibrate/"
                 f"validate; champion before {champ}: {'promoted' if self.promoted else 'kept'}")
@@ -62,6 +66,24 @@ def write_features(lh: Lakehouse) -> DataFrame:
         lh.write(build_lead_features(lh), FEATURES_TABLE, mode="overwrite", overwrite_schema=True)
         st.rows = lh.row_count(FEATURES_TABLE)
     return lh.read(FEATURES_TABLE)
+
+
+def prior_rate_auc(train: DataFrame, validate: DataFrame, by: str | None) -> float:
+    """Validation ROC-AUC of the rule a sales team starts from: each lead gets its segment's past conversion rate.
+
+    The segment is the first categorical feature (the lead source by
+    default); segments not seen in training get the overall rate. A model
+    that cannot beat this is not worth promoting.
+    """
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+
+    overall = train.agg(F.avg("label")).first()[0] or 0.0
+    if by is None:
+        return 0.5
+    rates = train.groupBy(by).agg(F.avg("label").alias("_rate"))
+    scored = validate.join(rates, by, "left").select(
+        "label", F.coalesce("_rate", F.lit(overall)).cast("double").alias("_rate"))
+    return float(BinaryClassificationEvaluator(labelCol="label", rawPredictionCol="_rate").evaluate(scored))
 
 
 def _importances(model, names: list[str]) -> list[tuple[str, float]]:
@@ -100,8 +122,11 @@ def train_leads(lh: Lakehouse) -> TrainReport:
         cached.append(scored)
         metrics = evaluate(scored)
         without_text = evaluate(baseline.transform(validate))
+        by = schema.categorical_features[0] if schema.categorical_features else None
+        prior_auc = prior_rate_auc(train, validate, by)
         name = registered_name(conf, "leads")
-        champion_auc = champion_score(conf, "leads", lambda champ: evaluate(champ.transform(validate))["roc_auc"])
+        champion_auc = champion_score(conf, "leads",
+                                      lambda champ: evaluate(champ.model.transform(validate))["roc_auc"])
         with mlflow.start_run(run_name="train-leads") as run, stage(log, "log to MLflow"):
             mlflow.log_params({**{f"model.{k}": v for k, v in asdict(m).items() if k != "xgboost"},
                                "trainer": algo,
@@ -110,6 +135,7 @@ def train_leads(lh: Lakehouse) -> TrainReport:
                                "train_rows": sizes[0], "calibration_rows": sizes[1], "validation_rows": sizes[2]})
             mlflow.log_metrics({f"val_{k}": v for k, v in metrics.items()})
             mlflow.log_metrics({f"val_no_text_{k}": v for k, v in without_text.items()})
+            mlflow.log_metric("val_prior_rate_roc_auc", prior_auc)
             mlflow.log_dict({"feature_spec": asdict(spec), "names": spec.names()}, "feature_spec.json")
             if is_spark_gbt(tree_stage(model)):
                 mlflow.log_dict(trees_document(tree_stage(model)), TREES_FILE)
@@ -129,9 +155,15 @@ def train_leads(lh: Lakehouse) -> TrainReport:
                 mlflow.log_dict({str(i): d for i, d in segments.outlier_distance.items()}, OUTLIERS_FILE)
                 st.rows = k
             version = str(info.registered_model_version)
-            promoted = tracking.promote_if_better(name, version, metrics["roc_auc"], champion_auc)
+            if metrics["roc_auc"] <= prior_auc + 1e-9:
+                log.warning("lead model v%s (ROC-AUC %.4f) does not beat the prior-rate baseline (%.4f): not promoted",
+                            version, metrics["roc_auc"], prior_auc)
+                promoted = False
+            else:
+                promoted = tracking.promote_if_better(name, version, metrics["roc_auc"], champion_auc)
             mlflow.set_tag("promoted", str(promoted))
-        return TrainReport(run.info.run_id, version, promoted, metrics, without_text, champion_auc, *sizes)
+        return TrainReport(run.info.run_id, version, promoted, metrics, without_text, champion_auc, *sizes,
+                           prior_auc, by)
     finally:
         for d in cached:
             d.unpersist()

@@ -44,7 +44,7 @@ def load_champion(conf: Conf, section: str, train_job: str) -> Champion:
     return Champion(tracking.load_spark_model(uri, conf), str(version.version), version.run_id)
 
 
-def champion_score(conf: Conf, section: str, score: Callable[[object], float]) -> float | None:
+def champion_score(conf: Conf, section: str, score: Callable[[Champion], float]) -> float | None:
     """The current champion's ``score`` on today's held-out rows, or None when there is none to compare.
 
     A champion trained on other features cannot score today's rows; it is
@@ -56,7 +56,8 @@ def champion_score(conf: Conf, section: str, score: Callable[[object], float]) -
     if version is None:
         return None
     try:
-        return score(tracking.load_spark_model(f"models:/{name}@{tracking.CHAMPION}", conf))
+        model = tracking.load_spark_model(f"models:/{name}@{tracking.CHAMPION}", conf)
+        return score(Champion(model, str(version.version), version.run_id))
     except Exception as exc:  # any failure to score means "not comparable", which is what is logged
         log.warning("champion v%s of %s cannot score today's held-out rows (%s); it will be replaced",
                     version.version, name, exc)

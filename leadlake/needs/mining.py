@@ -69,11 +69,14 @@ def urgent_language(text: Column, terms: Sequence[str]) -> Column:
 
 
 def _with_customers(lh: Lakehouse, texts: DataFrame) -> DataFrame:
-    """Fill customer_id for texts written by leads that became customers (bronze.customers.lead_id)."""
-    if not lh.exists("bronze.customers"):
+    """Fill customer_id for texts written by leads that became customers (the customers table of ``clv.customers``).
+    """
+    c = lh.conf.get("clv.customers") or {}
+    table, cid, lead = c.get("table"), c.get("id"), c.get("lead_id")
+    if not (table and cid and lead) or not lh.exists(table):
         return texts
-    link = lh.read("bronze.customers", columns=["customer_id", "lead_id"]).where(F.col("lead_id").isNotNull()) \
-        .dropDuplicates(["lead_id"]).select("lead_id", F.col("customer_id").alias("_linked"))
+    link = lh.read(table, columns=[cid, lead]).where(F.col(lead).isNotNull()).dropDuplicates([lead]) \
+        .select(F.col(lead).cast("string").alias("lead_id"), F.col(cid).cast("string").alias("_linked"))
     return texts.join(link, "lead_id", "left").withColumn(
         "customer_id", F.coalesce("customer_id", "_linked")).drop("_linked")
 

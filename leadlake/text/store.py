@@ -28,12 +28,11 @@ from leadlake.text.pii import clean_text, text_key
 log = logging.getLogger("leadlake.text")
 
 EMBEDDINGS_TABLE = catalog.TEXT_EMBEDDINGS
-DEFAULT_SOURCES = (("bronze.interactions", "text"), ("bronze.feedback", "text"))
 
 
 def embedding_sources(conf) -> list[tuple[str, str]]:
     """(table, text column) pairs whose texts ``text.sources`` asks to keep vectors for."""
-    return [tuple(s) for s in conf.get("text.sources") or DEFAULT_SOURCES]
+    return [tuple(s) for s in conf.get("text.sources") or ()]
 
 
 @dataclass(frozen=True)
@@ -81,9 +80,8 @@ def embedding_partitions(lh: Lakehouse, texts: int) -> int:
     return max(default_parallelism(lh.spark), -(-texts // per_task))
 
 
-def update_text_embeddings(
-    lh: Lakehouse, spec: EncoderSpec, sources: Sequence[tuple[str, str]] = DEFAULT_SOURCES
-) -> EmbedReport:
+def update_text_embeddings(lh: Lakehouse, spec: EncoderSpec, sources: Sequence[tuple[str, str]]) -> EmbedReport:
+    """Embed the texts of ``sources`` that have no vector for this encoder yet; every text once."""
     texts = distinct_texts(lh, sources).persist()
     todo = texts
     try:

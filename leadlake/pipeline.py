@@ -172,8 +172,7 @@ def _discover_leads(ctx: RunContext):
 def _skip_training(section: str, what: str) -> Callable[[RunContext], str | None]:
     def skip(ctx: RunContext) -> str | None:
         tracking.start(ctx.conf, section)
-        name = str(ctx.conf.get(f"{section}.mlflow.registered_model"))
-        exists = tracking.champion_version(name) is not None
+        exists = tracking.champion_version(tracking.registered_name(ctx.conf, section)) is not None
         return f"a champion {what} model exists; --force trains a challenger" if exists else None
 
     return skip

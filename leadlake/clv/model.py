@@ -79,6 +79,15 @@ def served_spend(serves: str) -> Column:
     return F.col("predicted_spend")
 
 
+@dataclass(frozen=True)
+class ChurnTiers:
+    """``clv.churn`` in conf: where p_churn comes from, and the cut-offs of the churn_risk tiers."""
+
+    source: str
+    high: float
+    medium: float
+
+
 def churn_probability(source: str) -> Column:
     """The ``p_churn`` column for a champion's churn source, over its pipeline's outputs."""
     if source == "gbt":

@@ -38,7 +38,7 @@ from pyspark.sql import functions as F
 
 from leadlake import catalog
 from leadlake.clv.features import CustomerSources, customer_features
-from leadlake.clv.model import ClvFeatureSpec, churn_probability
+from leadlake.clv.model import ChurnTiers, ClvFeatureSpec, churn_probability
 from leadlake.clv.orders import resolve_as_of, usable_orders
 from leadlake.clv.training import SPEC_FILE, write_features
 from leadlake.config import Conf
@@ -66,15 +66,6 @@ class ClvScoreReport:
         what = "CLV model" if self.serves == "model" else "the BTYD baseline of CLV model"
         return (f"{self.scored:,} customers scored with {what} v{self.model_version} as of {self.as_of}; "
                 f"{self.total:,} in {CLV_TABLE}")
-
-
-@dataclass(frozen=True)
-class ChurnTiers:
-    """``clv.churn`` in conf: p_churn cut-offs of the churn_risk tiers (the source is train-clv's)."""
-
-    source: str
-    high: float
-    medium: float
 
 
 @dataclass(frozen=True)

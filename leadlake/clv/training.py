@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 from leadlake.clv.features import FEATURES_TABLE, KEYS, CustomerSources, customer_features, numeric_features
 from leadlake.clv.model import (
     CHURN_SOURCES,
+    ChurnTiers,
     ClvFeatureSpec,
     ClvModelSettings,
     decile_table,
@@ -35,7 +36,7 @@ from leadlake.config import Conf
 from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
 from leadlake.ml import tracking
-from leadlake.ml.champion import Champion, champion_score, registered_name
+from leadlake.ml.champion import Champion, champion_score
 from leadlake.ml.features import text_dimension
 from leadlake.progress import stage
 
@@ -96,7 +97,7 @@ def write_features(lh: Lakehouse, features: DataFrame, cutoff: dt.date) -> DataF
 
 
 def churn_source_setting(conf: Conf) -> str:
-    wanted = str(conf.get("clv.churn.source"))
+    wanted = conf.section("clv.churn", ChurnTiers).source
     if wanted not in (*CHURN_SOURCES, "auto"):
         raise ConfError(f"clv.churn.source must be auto or one of {', '.join(CHURN_SOURCES)}, not {wanted!r}")
     return wanted
@@ -187,15 +188,14 @@ def train_clv(lh: Lakehouse) -> ClvTrainReport:
             model = fit_clv_model(train, spec, conf)
             st.rows = sizes[0]
         with stage(log, "measure on held-out customers") as st:
-            scored = model.transform(test).withColumn(
-                BTYD_SPEND, F.col("expected_purchases") * F.col("expected_spend")).persist()
+            scored = model.transform(test).withColumn(BTYD_SPEND, served_spend("btyd")).persist()
             metrics, baseline = value_metrics(scored, "predicted_spend"), value_metrics(scored, BTYD_SPEND)
             churn_btyd_auc = _auc(scored, "p_no_purchase")
             churn_alive_auc = _auc(scored.withColumn("_p_dead", 1 - F.col("p_alive")), "_p_dead")
             churn_auc = _auc(scored, "p_churn")
             st.rows = sizes[1]
         btyd_stage = model.stages[0]
-        name = registered_name(conf, "clv")
+        name = tracking.registered_name(conf, "clv")
         serves = "model" if metrics["spearman"] > baseline["spearman"] + 1e-9 else "btyd"
         served = metrics if serves == "model" else baseline
         champion_spearman = champion_score(conf, "clv", lambda champ: _served_spearman(champ, test))

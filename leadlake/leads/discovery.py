@@ -30,7 +30,14 @@ from leadlake.errors import ConfError, LeadlakeError
 from leadlake.lakehouse import Lakehouse
 from leadlake.ml.store import model_store
 from leadlake.progress import stage
-from leadlake.text.classify import PROBS, TextClassifier, anchors_from_conf, load_classifier, train_from_labels
+from leadlake.text.classify import (
+    PROBS,
+    TextClassifier,
+    anchors_from_conf,
+    head_parts,
+    load_classifier,
+    train_from_labels,
+)
 from leadlake.text.encoders import EncoderSpec
 from leadlake.text.sources import read_texts, sources_from_conf
 from leadlake.text.store import update_text_embeddings
@@ -39,6 +46,7 @@ log = logging.getLogger("leadlake.leads")
 
 DISCOVERED_TABLE = catalog.DISCOVERED_LEADS
 CLASSES_KEY = "discovery.classes"
+KIND = "discovery"
 
 
 @dataclass(frozen=True)
@@ -54,11 +62,6 @@ class DiscoveryReport:
                 f"{self.without_text:,} without text; {self.written:,} rows in {DISCOVERED_TABLE}")
 
 
-def discovery_parts(spec: EncoderSpec) -> tuple[str, str]:
-    """Where, under a model store, the lead-discovery head for one encoder lives."""
-    return "discovery", spec.model_id.replace("/", "__")
-
-
 def lead_class(conf: Conf) -> str:
     name = str(conf.get("discovery.lead_class"))
     if name not in anchors_from_conf(conf, CLASSES_KEY):
@@ -68,7 +71,8 @@ def lead_class(conf: Conf) -> str:
 
 def load_discovery(conf: Conf, spec: EncoderSpec) -> TextClassifier:
     """The trained head for these classes if there is one, else zero-shot."""
-    return load_classifier(model_store(conf), discovery_parts(spec), spec, anchors_from_conf(conf, CLASSES_KEY))
+    return load_classifier(model_store(conf), head_parts(KIND, spec.model_id), spec,
+                           anchors_from_conf(conf, CLASSES_KEY))
 
 
 def classify_messages(df: DataFrame, model: TextClassifier, spec: EncoderSpec, emb_col: str,
@@ -84,7 +88,7 @@ def train_discovery(lh: Lakehouse, spec: EncoderSpec) -> tuple[TextClassifier, d
     """Fit the head on the labelled messages outside the held-out share, measure it on the rest, save it."""
     model, metrics, _ = train_from_labels(
         lh, spec, labels_key="discovery.labels", anchors=anchors_from_conf(lh.conf, CLASSES_KEY),
-        label_col="message_class", parts=discovery_parts(spec), what="lead-discovery head")
+        label_col="message_class", parts=head_parts(KIND, spec.model_id), what="lead-discovery head")
     return model, metrics
 
 

@@ -177,7 +177,7 @@ def champion_histogram(conf: Conf) -> np.ndarray | None:
     from leadlake.ml import tracking
 
     tracking.start(conf, "leads")
-    version = tracking.champion_version(str(conf.get("leads.mlflow.registered_model")))
+    version = tracking.champion_version(tracking.registered_name(conf, "leads"))
     if version is None:
         return None
     try:

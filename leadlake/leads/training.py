@@ -29,7 +29,7 @@ from leadlake.leads.model import (
 from leadlake.leads.reasons import TREES_FILE, is_spark_gbt, trees_document
 from leadlake.leads.segments import OUTLIERS_FILE, SEGMENTS_FILE, SEGMENTS_MODEL, fit_segments
 from leadlake.ml import tracking
-from leadlake.ml.champion import champion_score, registered_name
+from leadlake.ml.champion import champion_score
 from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.leads")
@@ -124,7 +124,7 @@ def train_leads(lh: Lakehouse) -> TrainReport:
         without_text = evaluate(baseline.transform(validate))
         by = schema.categorical_features[0] if schema.categorical_features else None
         prior_auc = prior_rate_auc(train, validate, by)
-        name = registered_name(conf, "leads")
+        name = tracking.registered_name(conf, "leads")
         champion_auc = champion_score(conf, "leads",
                                       lambda champ: evaluate(champ.model.transform(validate))["roc_auc"])
         with mlflow.start_run(run_name="train-leads") as run, stage(log, "log to MLflow"):

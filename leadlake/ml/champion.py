@@ -33,15 +33,11 @@ class Champion:
         return mlflow.artifacts.load_dict(f"runs:/{self.run_id}/{name}")
 
 
-def registered_name(conf: Conf, section: str) -> str:
-    return str(conf.get(f"{section}.mlflow.registered_model"))
-
-
 def load_champion(conf: Conf, section: str, train_job: str) -> Champion:
     """The section's champion; a one-line error naming ``train_job`` when none was trained yet."""
     version = tracking.require_champion(conf, section, train_job)
-    uri = f"models:/{registered_name(conf, section)}@{tracking.CHAMPION}"
-    return Champion(tracking.load_spark_model(uri, conf), str(version.version), version.run_id)
+    model = tracking.load_spark_model(tracking.champion_uri(tracking.registered_name(conf, section)), conf)
+    return Champion(model, str(version.version), version.run_id)
 
 
 def champion_score(conf: Conf, section: str, score: Callable[[Champion], float]) -> float | None:
@@ -51,12 +47,12 @@ def champion_score(conf: Conf, section: str, score: Callable[[Champion], float])
     then reported and replaced rather than blocking every retrain.
     """
     tracking.start(conf, section)
-    name = registered_name(conf, section)
+    name = tracking.registered_name(conf, section)
     version = tracking.champion_version(name)
     if version is None:
         return None
     try:
-        model = tracking.load_spark_model(f"models:/{name}@{tracking.CHAMPION}", conf)
+        model = tracking.load_spark_model(tracking.champion_uri(name), conf)
         return score(Champion(model, str(version.version), version.run_id))
     except Exception as exc:  # any failure to score means "not comparable", which is what is logged
         log.warning("champion v%s of %s cannot score today's held-out rows (%s); it will be replaced",

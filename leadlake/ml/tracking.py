@@ -106,6 +106,15 @@ def load_spark_model(uri: str, conf: Conf):
         shutil.rmtree(staging, ignore_errors=True)
 
 
+def registered_name(conf: Conf, section: str) -> str:
+    """The name a section's models are registered under (``<section>.mlflow.registered_model``)."""
+    return str(conf.get(f"{section}.mlflow.registered_model"))
+
+
+def champion_uri(name: str) -> str:
+    return f"models:/{name}@{CHAMPION}"
+
+
 def champion_version(name: str):
     """The registered version holding the champion alias, or None."""
     import mlflow
@@ -124,7 +133,7 @@ class NoChampion(LeadlakeError):
 def require_champion(conf: Conf, section: str, train_job: str):
     """The champion version of the section's registered model; a one-line error naming the job to run if none."""
     start(conf, section)
-    name = str(conf.get(f"{section}.mlflow.registered_model"))
+    name = registered_name(conf, section)
     version = champion_version(name)
     if version is None:
         raise NoChampion(f"no champion of {name} in {tracking_uri(conf, section)}: run {train_job} first")

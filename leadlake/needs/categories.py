@@ -23,10 +23,12 @@ from leadlake.text.classify import (
     anchors_from_conf,
     evaluate_classifier,
     fit_classifier,
+    head_parts,
     load_classifier,
 )
 from leadlake.text.encoders import EncoderSpec
 
+KIND = "needs"
 OTHER = "other"
 
 
@@ -34,18 +36,13 @@ def taxonomy(conf: Conf) -> dict[str, list[str]]:
     return anchors_from_conf(conf, "needs.categories")
 
 
-def needs_parts(model_id: str) -> tuple[str, str]:
-    """Where, under a model store, the need-category head for one encoder lives."""
-    return "needs", model_id.replace("/", "__")
-
-
 def save_needs(model: TextClassifier, models: ModelStore | str | Path) -> str:
-    return model.save(models, *needs_parts(model.model_id))
+    return model.save(models, *head_parts(KIND, model.model_id))
 
 
 def load_needs(models: ModelStore | str | Path, spec: EncoderSpec, conf: Conf) -> TextClassifier:
     """The saved head when one was trained for this taxonomy, else zero-shot."""
-    return load_classifier(as_store(models), needs_parts(spec.model_id), spec, taxonomy(conf),
+    return load_classifier(as_store(models), head_parts(KIND, spec.model_id), spec, taxonomy(conf),
                            min_confidence=float(conf.get("needs.min_confidence")), fallback=OTHER)
 
 

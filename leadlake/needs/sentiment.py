@@ -19,11 +19,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from leadlake.ml.store import ModelStore, as_store
-from leadlake.text.classify import PROBS, TextClassifier, fit_classifier, load_classifier
+from leadlake.text.classify import PROBS, TextClassifier, fit_classifier, head_parts, load_classifier
 from leadlake.text.encoders import EncoderSpec
 
 log = logging.getLogger("leadlake.needs")
 
+KIND = "sentiment"
 LABELS = ("negative", "neutral", "positive")
 ANCHORS = {
     "negative": ["This is terrible, I am very disappointed.", "Worst service ever, nobody answered.",
@@ -40,21 +41,16 @@ def sentiment_model(model_id: str, head: LogisticRegressionModel | None = None) 
     return TextClassifier(model_id, ANCHORS, head)
 
 
-def head_parts(model_id: str) -> tuple[str, str]:
-    """Where, under a model store, the sentiment head for one encoder lives."""
-    return "sentiment", model_id.replace("/", "__")
-
-
 def save_sentiment(model: TextClassifier, models: ModelStore | str | Path) -> str:
-    return model.save(models, *head_parts(model.model_id))
+    return model.save(models, *head_parts(KIND, model.model_id))
 
 
 def has_head(models: ModelStore | str | Path, spec: EncoderSpec) -> bool:
-    return as_store(models).exists(*head_parts(spec.model_id), "metadata")
+    return as_store(models).exists(*head_parts(KIND, spec.model_id), "metadata")
 
 
 def load_sentiment(models: ModelStore | str | Path, spec: EncoderSpec) -> TextClassifier:
-    return load_classifier(as_store(models), head_parts(spec.model_id), spec, ANCHORS)
+    return load_classifier(as_store(models), head_parts(KIND, spec.model_id), spec, ANCHORS)
 
 
 def train_sentiment(labelled: DataFrame, spec: EncoderSpec, *, text_col: str = "text", label_col: str = "label",

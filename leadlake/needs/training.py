@@ -15,7 +15,8 @@ from pyspark.sql import functions as F
 
 from leadlake.config import Conf
 from leadlake.lakehouse import Lakehouse
-from leadlake.needs.categories import OTHER, needs_parts, taxonomy
+from leadlake.needs.categories import KIND as NEEDS_KIND
+from leadlake.needs.categories import OTHER, taxonomy
 from leadlake.needs.corpora import SENTIMENT_DOMAINS, sentiment_domains
 from leadlake.needs.sentiment import (
     balanced_polar,
@@ -26,7 +27,7 @@ from leadlake.needs.sentiment import (
 )
 from leadlake.progress import stage
 from leadlake.text import embed
-from leadlake.text.classify import TextClassifier, is_held_out, train_from_labels
+from leadlake.text.classify import TextClassifier, head_parts, is_held_out, train_from_labels
 from leadlake.text.encoders import EncoderSpec
 
 log = logging.getLogger("leadlake.needs")
@@ -117,9 +118,11 @@ def train_sentiment_head(lh: Lakehouse, spec: EncoderSpec,
                 F.lit("feedback").alias("domain"), "text",
                 F.when(rating <= 2, "negative").when(rating >= 4, "positive").otherwise("neutral").alias("label"))
             train = train.unionByName(embed(rated, "text", _EMB, spec=spec))
+        train = train.persist()
         with stage(log, f"train the sentiment head on {spec.model_id}") as st:
             model = train_sentiment(train, spec, embedding_col=_EMB)
             st.rows = train.count()
+        train.unpersist()
         saved = save_sentiment(model, lh.models)
         metrics = evaluate_sentiment(held_out, model, spec, embedding_col=_EMB)
         by_domain = polarity_by_domain(balanced_polar(held_out, by="domain"), model, spec)
@@ -155,6 +158,6 @@ def train_needs_head(lh: Lakehouse, spec: EncoderSpec) -> tuple[TextClassifier, 
     what = "need-category head"
     model, metrics, saved = train_from_labels(
         lh, spec, labels_key="needs.labels", anchors=taxonomy(lh.conf), label_col="need_category",
-        parts=needs_parts(spec.model_id), what=what, fallback=OTHER)
+        parts=head_parts(NEEDS_KIND, spec.model_id), what=what, fallback=OTHER)
     return model, HeadReport(what, saved, metrics)
 

@@ -29,9 +29,12 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.functions import pandas_udf
 
+from leadlake.config import Conf
 from leadlake.errors import ConfError
+from leadlake.lakehouse import Lakehouse
 from leadlake.ml.store import ModelStore, as_store
 from leadlake.progress import stage
+from leadlake.text import embed
 from leadlake.text.encoders import EncoderSpec, load_encoder
 
 log = logging.getLogger("leadlake.text")
@@ -59,8 +62,6 @@ def _spark_nlp_encoder(spec: EncoderSpec):
     dozen phrases) go through a small DataFrame on the active session.
     """
     from pyspark.sql import SparkSession
-
-    from leadlake.text import embed
 
     def encode(texts: list[str]) -> np.ndarray:
         spark = SparkSession.getActiveSession()
@@ -157,6 +158,11 @@ def _fit_head(embedded: DataFrame, emb_col: str, label_col: str, labels: Sequenc
         data.unpersist()
 
 
+def head_parts(kind: str, model_id: str) -> tuple[str, str]:
+    """Where, under a model store, the head of one kind (sentiment, needs, discovery) for one encoder lives."""
+    return kind, model_id.replace("/", "__")
+
+
 def is_held_out(text: Column, share: float = 0.2) -> Column:
     """True for the texts a head is measured on and never fitted on: a fixed share, chosen by the text's hash."""
     return F.abs(F.xxhash64(text)) % 1000 < round(share * 1000)
@@ -201,7 +207,7 @@ class TextClassifier:
     def classify(self, df: DataFrame, spec: EncoderSpec, *, text_col: str = "text", embedding_col: str | None = None,
                  label: str = "label", confidence: str = "confidence", keep_probs: bool = False) -> DataFrame:
         """``df`` with ``label`` and ``confidence`` (null for empty text); embeds ``text_col`` unless given vectors."""
-        src = df if embedding_col else embed_texts(df, text_col, _EMB, spec)
+        src = df if embedding_col else embed(df, text_col, _EMB, spec=spec)
         emb = embedding_col or _EMB
         best, top = best_label(F.col(PROBS), self.labels)
         out = self.probabilities(src, emb, spec).withColumn(confidence, F.round(top, 4))
@@ -210,12 +216,6 @@ class TextClassifier:
                 .when(F.col(emb).isNotNull(), F.lit(self.fallback))
         out = out.withColumn(label, best)
         return out.drop(*([] if keep_probs else [PROBS]), *([] if embedding_col else [_EMB]))
-
-
-def embed_texts(df: DataFrame, text_col: str, out_col: str, spec: EncoderSpec) -> DataFrame:
-    from leadlake.text import embed
-
-    return embed(df, text_col, out_col, spec=spec)
 
 
 def fit_classifier(labelled: DataFrame, spec: EncoderSpec, anchors: Mapping[str, Sequence[str]], *,
@@ -230,7 +230,7 @@ def fit_classifier(labelled: DataFrame, spec: EncoderSpec, anchors: Mapping[str,
     """
     labels = tuple(anchors)
     rows = labelled.where(F.col(label_col).isin(*labels))
-    embedded = rows if embedding_col else embed_texts(rows, text_col, _EMB, spec)
+    embedded = rows if embedding_col else embed(rows, text_col, _EMB, spec=spec)
     head = _fit_head(embedded, embedding_col or _EMB, label_col, labels, reg=reg, balance_classes=balance_classes)
     return TextClassifier(spec.model_id, anchors, head, 0.0, fallback)
 
@@ -288,7 +288,7 @@ def evaluate_classifier(labelled: DataFrame, model: TextClassifier, spec: Encode
     return confusion_metrics(pairs, model.labels)
 
 
-def anchors_from_conf(conf, key: str) -> dict[str, list[str]]:
+def anchors_from_conf(conf: Conf, key: str) -> dict[str, list[str]]:
     """Labels -> describing phrases from a conf section, checked (at least two labels, each with a phrase)."""
     categories = conf.get(key) or {}
     if not isinstance(categories, Mapping) or len(categories) < 2:
@@ -303,7 +303,7 @@ def anchors_from_conf(conf, key: str) -> dict[str, list[str]]:
     return out
 
 
-def train_from_labels(lh, spec: EncoderSpec, *, labels_key: str, anchors: Mapping[str, Sequence[str]],
+def train_from_labels(lh: Lakehouse, spec: EncoderSpec, *, labels_key: str, anchors: Mapping[str, Sequence[str]],
                       label_col: str, parts: Sequence[str], what: str,
                       fallback: str | None = None) -> tuple[TextClassifier, dict[str, float], str]:
     """Fit a head on the labels table named by ``labels_key`` ({table, text, label}); measure and save it.

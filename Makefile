@@ -58,6 +58,7 @@ bench: setup
 	$(PY) bench/delta_io.py
 	$(PY) bench/embeddings.py
 	$(PY) bench/lead_model.py
+	$(PY) bench/recommend.py
 	$(PY) bench/clv.py
 
 clean:

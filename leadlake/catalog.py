@@ -30,10 +30,15 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in (
     TableSpec("bronze.orders", ("order_id",), "ingest", "order lines, refunds as negative amounts"),
     TableSpec("bronze.products", ("product_id",), "ingest", "the catalogue"),
     TableSpec("bronze.feedback", ("feedback_id",), "ingest", "reviews, tickets and surveys"),
+    TableSpec("bronze.campaigns", ("campaign_id",), "ingest", "past marketing campaigns and their offers"),
+    TableSpec("bronze.campaign_contacts", ("contact_id",), "ingest",
+              "who each campaign reached, treated or control, and whether they responded"),
     TableSpec("bronze.quarantine", ("quarantine_id",), "ingest", "every rejected input row with its reasons"),
     TableSpec("eval.lead_truth", ("lead_id",), "demo-data", "the demo's hidden lead labels (evaluation only)"),
     TableSpec("eval.feedback_truth", ("feedback_id",), "demo-data", "the demo's hidden need categories"),
     TableSpec("eval.message_truth", ("interaction_id",), "demo-data", "the demo's hidden message kinds"),
+    TableSpec("eval.campaign_truth", ("contact_id",), "demo-data",
+              "the demo's hidden campaign effect per contact (evaluation only)"),
     TableSpec("silver.text_embeddings", ("text_hash", "model_id"), "embed", "one vector per distinct text and encoder"),
     TableSpec("silver.text_signals", ("source", "source_id"), "mine-needs",
               "sentiment, need category, entities and topic per text"),
@@ -47,6 +52,10 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in (
     TableSpec("silver.customer_features", ("customer_id", "cutoff"), "train-clv",
               "one feature row per customer and cut-off"),
     TableSpec("gold.customer_clv", ("customer_id",), "score-clv", "clv_12m, BTYD baseline, churn risk, value segment"),
+    TableSpec("gold.recommendations", ("user_kind", "user_id", "rank"), "recommend",
+              "top-k products per customer and open lead, with score, rank and source"),
+    TableSpec("gold.campaign_audiences", ("campaign", "person_id"), "plan-campaign",
+              "uplift, p_treated, p_control, decile and audience flag per person"),
 )}
 
 
@@ -62,6 +71,8 @@ LEAD_SCORES = TABLES["gold.lead_scores"].name
 TIER_THRESHOLDS = TABLES["gold.tier_thresholds"].name
 CUSTOMER_FEATURES = TABLES["silver.customer_features"].name
 CUSTOMER_CLV = TABLES["gold.customer_clv"].name
+RECOMMENDATIONS = TABLES["gold.recommendations"].name
+CAMPAIGN_AUDIENCES = TABLES["gold.campaign_audiences"].name
 
 
 def written_by(stage: str) -> tuple[str, ...]:

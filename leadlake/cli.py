@@ -63,6 +63,10 @@ JOBS: tuple[JobSpec, ...] = (
             "train the customer lifetime value and churn models beside the BTYD baseline, promote if better"),
     JobSpec("score-clv", "leadlake.jobs.score_clv",
             "score customers: clv_12m, BTYD baseline, p_alive, churn risk, value segment -> gold.customer_clv"),
+    JobSpec("recommend", "leadlake.jobs.recommend",
+            "recommend products to every customer and open lead (ALS beside content and popularity)"),
+    JobSpec("plan-campaign", "leadlake.jobs.plan_campaign",
+            "pick a campaign audience by uplift, compared with a response model and random targeting"),
     JobSpec("export-model", "leadlake.jobs.export_model", "export the sentence encoder to ONNX (optionally int8)",
             needs_spark=False),
     JobSpec(

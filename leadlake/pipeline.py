@@ -29,7 +29,8 @@ from leadlake.ml import tracking
 log = logging.getLogger("leadlake.pipeline")
 
 CRM_TABLES = ("bronze.leads", "bronze.interactions", "bronze.web_events", "bronze.conversions",
-              "bronze.customers", "bronze.orders", "bronze.products", "bronze.feedback")
+              "bronze.customers", "bronze.orders", "bronze.products", "bronze.feedback", "bronze.campaigns",
+              "bronze.campaign_contacts")
 
 
 @dataclass
@@ -208,9 +209,21 @@ def _score_clv(ctx: RunContext):
     return score_clv(ctx.lh)
 
 
+def _recommend(ctx: RunContext):
+    from leadlake.reco.recommend import recommend_products
+
+    return recommend_products(ctx.lh, _spec(ctx))
+
+
+def _plan_campaign(ctx: RunContext):
+    from leadlake.campaigns.plan import plan_campaign
+
+    return plan_campaign(ctx.lh)
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("demo-data", "generate the demo CRM into the bronze tables", (),
-          (*CRM_TABLES, "eval.lead_truth", "eval.feedback_truth", "eval.message_truth"), _demo_data, _skip_demo),
+          (*CRM_TABLES, *catalog.written_by("demo-data")), _demo_data, _skip_demo),
     Stage("ingest", "load the CRM exports listed under pipeline.ingest, quarantining bad rows", (),
           (*CRM_TABLES, "bronze.quarantine"), _ingest, _skip_ingest),
     Stage("embed", "embed every new text with the sentence encoder", ("bronze.interactions", "bronze.feedback"),
@@ -234,6 +247,12 @@ STAGES: tuple[Stage, ...] = (
           _skip_training("clv", "CLV")),
     Stage("score-clv", "score every customer's lifetime value and churn risk", ("bronze.orders", "bronze.customers"),
           catalog.written_by("score-clv"), _score_clv),
+    Stage("recommend", "top-k products per customer and open lead (ALS, content, popularity)",
+          ("bronze.orders", "bronze.products", "bronze.customers", "silver.text_embeddings"),
+          catalog.written_by("recommend"), _recommend),
+    Stage("plan-campaign", "campaign audience by uplift, learned from past randomised campaigns",
+          ("bronze.campaign_contacts", "bronze.leads", "gold.lead_scores", "gold.customer_clv"),
+          catalog.written_by("plan-campaign"), _plan_campaign),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 

@@ -19,6 +19,8 @@
 # MAGIC  9. `feedback`: re-tune tier thresholds from closed deals, report drift
 # MAGIC 10. `train-clv`: train the CLV and churn models (when no champion exists)
 # MAGIC 11. `score-clv`: score every customer's lifetime value and churn risk
+# MAGIC 12. `recommend`: top-k products per customer and open lead (ALS, content, popularity)
+# MAGIC 13. `plan-campaign`: campaign audience by uplift, learned from past randomised campaigns
 # MAGIC
 # MAGIC Install the wheel on the cluster first (the bundle does it), and set the lakehouse root below: a Unity
 # MAGIC Catalog volume, an `s3://` / `abfss://` / `gs://` URI, or leave it and set `catalog` in the conf.

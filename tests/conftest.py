@@ -131,6 +131,8 @@ PIPELINE_LEADS = 600  # the fewest for which the demo has enough repeat buyers t
 PIPELINE_CONF = """
 leads: {model: {max_iter: 8, max_depth: 3}}
 clv: {model: {max_iter: 6}}
+reco: {als: {max_iter: 5}}
+campaigns: {model: {max_iter: 8}}
 pipeline:
   train_sentiment: {rows_per_domain: 120, leave_one_domain_out: false}
   ingest:

@@ -2,9 +2,10 @@
 
 :func:`generate_demo` writes every bronze table (schemas from the data
 contracts) plus ``eval.lead_truth``, ``eval.feedback_truth`` and
-``eval.message_truth``, the hidden labels (junk, true intent, true conversion
-probability, need category of each feedback item, kind of each message) that
-only evaluation may read.
+``eval.message_truth`` and ``eval.campaign_truth``, the hidden labels (junk,
+true intent, true conversion probability, need category of each feedback item,
+kind of each message, who a past campaign changed and by how much) that only
+evaluation may read.
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ GENERATORS: dict[str, Callable] = {
     "eval.lead_truth": crm.gen_lead_truth,
     "eval.feedback_truth": crm.gen_feedback_truth,
     "eval.message_truth": crm.gen_message_truth,
+    "bronze.campaign_contacts": crm.gen_campaign_contacts,
+    "eval.campaign_truth": crm.gen_campaign_truth,
 }
 FEEDBACK_TRUTH_SCHEMA = T.StructType([
     T.StructField("feedback_id", T.StringType()),
@@ -54,6 +57,14 @@ MESSAGE_TRUTH_SCHEMA = T.StructType([
     T.StructField("interaction_id", T.StringType()),
     T.StructField("kind", T.StringType()),
 ])
+CAMPAIGN_TRUTH_SCHEMA = T.StructType([
+    T.StructField("contact_id", T.StringType()),
+    T.StructField("group", T.StringType()),
+    T.StructField("p_control_true", T.DoubleType()),
+    T.StructField("uplift_true", T.DoubleType()),
+])
+EVAL_SCHEMAS = {"eval.lead_truth": TRUTH_SCHEMA, "eval.feedback_truth": FEEDBACK_TRUTH_SCHEMA,
+                "eval.message_truth": MESSAGE_TRUTH_SCHEMA, "eval.campaign_truth": CAMPAIGN_TRUTH_SCHEMA}
 
 
 def _partitions(leads: int) -> int:
@@ -66,20 +77,15 @@ def demo_frames(lh: Lakehouse, spec: DemoSpec) -> dict[str, DataFrame]:
     ids = lh.spark.range(spec.leads, numPartitions=_partitions(spec.leads))
     frames: dict[str, DataFrame] = {}
     for table, gen in GENERATORS.items():
-        if table == "eval.lead_truth":
-            schema = TRUTH_SCHEMA
-        elif table == "eval.feedback_truth":
-            schema = FEEDBACK_TRUTH_SCHEMA
-        elif table == "eval.message_truth":
-            schema = MESSAGE_TRUTH_SCHEMA
+        if table in EVAL_SCHEMAS:
+            schema = EVAL_SCHEMAS[table]
         else:
             schema = contracts[table.split(".")[1]].schema
             if table == "bronze.leads":
                 schema = T.StructType(schema.fields + LEAD_EXTRAS)
         frames[table] = ids.mapInPandas(functools.partial(gen, spec=spec), schema)
-    frames["bronze.products"] = lh.spark.createDataFrame(
-        crm.products_frame(), contracts["products"].schema
-    )
+    frames["bronze.products"] = lh.spark.createDataFrame(crm.products_frame(), contracts["products"].schema)
+    frames["bronze.campaigns"] = lh.spark.createDataFrame(crm.campaigns_frame(), contracts["campaigns"].schema)
     return frames
 
 

@@ -149,7 +149,34 @@ PRODUCTS = [
     ("P014", "Conversation Intelligence", "analytics", 69.0, "Call transcription, topics and coaching insights."),
     ("P015", "Mobile Field Pack", "crm", 12.0, "Offline mobile app for field sales with route planning."),
     ("P016", "Marketing Attribution", "analytics", 59.0, "Multi-touch attribution from first visit to closed deal."),
+    ("P017", "Territory Planner", "crm", 45.0, "Plans sales territories, quotas and visit routes on a map."),
+    ("P018", "Email Tracking", "automation", 15.0, "Open and click tracking for sales emails, with reminders."),
+    ("P019", "Warehouse Export", "integrations", 49.0, "Nightly export of CRM data to Snowflake or BigQuery."),
+    ("P020", "Audit Vault", "security", 25.0, "Tamper-proof audit trail with ten-year retention for regulators."),
+    ("P021", "Customer Health Scores", "analytics", 39.0, "Churn risk and health scores for every account."),
+    ("P022", "Partner Portal", "crm", 65.0, "A portal where resellers register deals and share leads."),
+    ("P023", "Admin Certification", "services", 450.0, "Certification course for CRM administrators."),
+    ("P024", "Quote Builder", "automation", 35.0, "Configure-price-quote with approval workflows and e-signature."),
 ]
+# How often each product is bought at all, before anyone's taste.
+PRODUCT_POPULARITY = {"P007": 3, "P005": 2, "P001": 2, "P003": 2, "P008": 2, "P011": 2}
+# What an industry buys more of (a category's weight is multiplied); each customer adds one favourite.
+INDUSTRY_TASTE = {
+    "software": {"integrations": 10.0, "automation": 5.0},
+    "fintech": {"security": 12.0, "analytics": 4.0},
+    "healthcare": {"security": 12.0, "services": 4.0},
+    "government": {"security": 12.0, "services": 6.0},
+    "retail": {"analytics": 8.0, "automation": 4.0},
+    "media": {"analytics": 10.0},
+    "manufacturing": {"crm": 8.0, "automation": 4.0},
+    "logistics": {"crm": 8.0, "integrations": 4.0},
+    "education": {"services": 10.0, "crm": 3.0},
+    "nonprofit": {"services": 6.0, "crm": 5.0},
+}
+FAVOURITE_BOOST = 8.0
+# Seats and credits are bought again and again; the rest once per customer (conf reco.repurchasable says the same).
+REPURCHASABLE = ("P007", "P008", "P011")
+REPURCHASE_SHARE = 0.35
 
 
 def _poisson(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
@@ -449,32 +476,138 @@ def _customer_process(row, spec: DemoSpec) -> tuple[random.Random, float, float,
     return rng, rate, dropout, spend, satisfaction
 
 
+class Basket:
+    """What one customer buys next: their industry's and their own taste, owned one-off products never twice."""
+
+    def __init__(self, row, spec: DemoSpec) -> None:
+        _, industry, _, _ = _lead_basics(row, spec)
+        self.rng = random.Random(row_seed(spec.seed, int(row.n), "taste"))
+        favourite = self.rng.choice(sorted({p[2] for p in PRODUCTS}))
+        taste = {**INDUSTRY_TASTE[industry]}
+        taste[favourite] = taste.get(favourite, 1.0) * FAVOURITE_BOOST
+        self.weights = {p: PRODUCT_POPULARITY.get(p[0], 1) * taste.get(p[2], 1.0) for p in PRODUCTS}
+        self.owned: set[str] = set()
+
+    def next(self) -> tuple:
+        again = [p for p in PRODUCTS if p[0] in self.owned and p[0] in REPURCHASABLE]
+        fresh = [p for p in PRODUCTS if p[0] not in self.owned]
+        pool = again if (again and self.rng.random() < REPURCHASE_SHARE) or not fresh else fresh
+        product = self.rng.choices(pool, weights=[self.weights[p] for p in pool])[0]
+        self.owned.add(product[0])
+        return product
+
+
+def _customer_orders(row, spec: DemoSpec) -> list[dict]:
+    """One customer's order lines (refunds as negative lines) up to the demo's last day."""
+    rng, rate, dropout, spend, _ = _customer_process(row, spec)
+    t = float(row.closed_at)
+    k = 0
+    basket = Basket(row, spec)
+    rows = []
+    while t < spec.end_s:
+        product = basket.next()
+        target = rng.gammavariate(6.0, spend / 6.0)
+        qty = max(1, round(target / product[3]))
+        amount = round(qty * product[3] * rng.choice([1.0, 1.0, 0.9, 0.85]), 2)
+        rows.append({"order_id": f"O{row.n:07d}-{k:04d}", "customer_id": customer_id(row.n),
+                     "ts": int(t), "amount": amount, "product_id": product[0], "quantity": qty})
+        k += 1
+        if rng.random() < 0.01:  # a refund line for this order
+            rows.append({"order_id": f"O{row.n:07d}-{k:04d}", "customer_id": customer_id(row.n),
+                         "ts": int(t + rng.random() * 14 * DAY), "amount": -amount,
+                         "product_id": product[0], "quantity": -qty})
+            k += 1
+        if rng.random() < dropout:
+            break
+        t += rng.expovariate(rate) * DAY if rate > 0 else spec.end_s
+    return [r for r in rows if r["ts"] <= spec.end_s]
+
+
 def gen_orders(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
     for batch in batches:
         tr = lead_traits(batch["id"].to_numpy(), spec)
-        rows = []
-        for row in tr[tr["won"]].itertuples(index=False):
-            rng, rate, dropout, spend, _ = _customer_process(row, spec)
-            t = float(row.closed_at)
-            k = 0
-            while t < spec.end_s:
-                product = rng.choice(PRODUCTS)
-                target = rng.gammavariate(6.0, spend / 6.0)
-                qty = max(1, round(target / product[3]))
-                amount = round(qty * product[3] * rng.choice([1.0, 1.0, 0.9, 0.85]), 2)
-                rows.append({"order_id": f"O{row.n:07d}-{k:04d}", "customer_id": customer_id(row.n),
-                             "ts": int(t), "amount": amount, "product_id": product[0], "quantity": qty})
-                k += 1
-                if rng.random() < 0.01:  # a refund line for this order
-                    rows.append({"order_id": f"O{row.n:07d}-{k:04d}", "customer_id": customer_id(row.n),
-                                 "ts": int(t + rng.random() * 14 * DAY), "amount": -amount,
-                                 "product_id": product[0], "quantity": -qty})
-                    k += 1
-                if rng.random() < dropout:
-                    break
-                t += rng.expovariate(rate) * DAY if rate > 0 else spec.end_s
-        rows = [r for r in rows if r["ts"] <= spec.end_s]
+        rows = [r for row in tr[tr["won"]].itertuples(index=False) for r in _customer_orders(row, spec)]
         yield _frame(rows, ["order_id", "customer_id", "ts", "amount", "product_id", "quantity"], "ts")
+
+
+# Past campaigns: (id, name, channel, offer, first contact day). Everyone in the CRM by that day is contacted,
+# half of them at random get the offer (treated), the rest are the control group; responses within 30 days.
+CAMPAIGNS = [
+    ("K2025-06", "Summer add-on offer", "email", "20% off any add-on for 30 days", dt.date(2025, 6, 2)),
+    ("K2025-10", "Autumn check-in", "email", "a free account review and one month of Premium Support",
+     dt.date(2025, 10, 6)),
+]
+RESPONSE_DAYS = 30
+# Who the campaign changes, by what the person is on the day of contact: (P(respond) untreated, effect).
+CAMPAIGN_GROUPS = {
+    "sure_thing": (0.40, 0.0),      # active, happy customers and buying prospects: would buy anyway
+    "persuadable": (0.04, 0.22),    # lapsed customers, prospects still evaluating: the offer moves them
+    "sleeping_dog": (0.18, -0.14),  # unhappy customers, prospects with a complaint: the e-mail puts them off
+    "lost_cause": (0.01, 0.0),      # not interested, job seekers, junk
+}
+
+
+def _campaign_group(row, contact_s: int, spec: DemoSpec) -> str:
+    if row.won and row.closed_at < contact_s:
+        *_, satisfaction = _customer_process(row, spec)
+        if satisfaction < -0.9:
+            return "sleeping_dog"
+        bought = [o["ts"] for o in _customer_orders(row, spec) if o["amount"] > 0 and o["ts"] < contact_s]
+        lapsed = not bought or contact_s - max(bought) > 90 * DAY
+        return "persuadable" if lapsed else "sure_thing"
+    if row.intent in ("junk", "job_seeker", "not_interested"):
+        return "lost_cause"
+    if row.intent in ("support", "complaint"):
+        return "sleeping_dog"
+    return "sure_thing" if row.intent == "buying" else "persuadable"
+
+
+def _contact_rows(batch: pd.DataFrame, spec: DemoSpec) -> list[dict]:
+    """Campaign contacts with their hidden group and true response probabilities (``_``-prefixed keys)."""
+    tr = lead_traits(batch["id"].to_numpy(), spec)
+    rows = []
+    for campaign, *_, day in CAMPAIGNS:
+        contact_s = int(dt.datetime.combine(day, dt.time(9), dt.timezone.utc).timestamp())
+        for row in tr[tr["created"] < contact_s].itertuples(index=False):
+            rng = random.Random(row_seed(spec.seed, int(row.n), f"campaign/{campaign}"))
+            group = _campaign_group(row, contact_s, spec)
+            p0, effect = CAMPAIGN_GROUPS[group]
+            treated = rng.random() < 0.5
+            responded = rng.random() < p0 + (effect if treated else 0.0)
+            customer = row.won and row.closed_at < contact_s
+            rows.append({
+                "contact_id": f"{campaign}-{row.n:07d}", "campaign_id": campaign, "lead_id": lead_id(row.n),
+                "customer_id": customer_id(row.n) if customer else None,
+                "contacted_at": contact_s + int(rng.random() * 3 * DAY), "treated": treated,
+                "responded": responded,
+                "revenue": round(float(row.deal) * rng.uniform(0.05, 0.15), 2) if responded else 0.0,
+                "_group": group, "_p_control": p0, "_uplift": effect,
+            })
+    return rows
+
+
+CONTACT_COLUMNS = ["contact_id", "campaign_id", "lead_id", "customer_id", "contacted_at", "treated", "responded",
+                   "revenue"]
+
+
+def gen_campaign_contacts(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
+    for batch in batches:
+        yield _frame(_contact_rows(batch, spec), CONTACT_COLUMNS, "contacted_at")
+
+
+def gen_campaign_truth(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
+    for batch in batches:
+        rows = _contact_rows(batch, spec)
+        yield pd.DataFrame({"contact_id": [r["contact_id"] for r in rows], "group": [r["_group"] for r in rows],
+                            "p_control_true": [float(r["_p_control"]) for r in rows],
+                            "uplift_true": [float(r["_uplift"]) for r in rows]})
+
+
+def campaigns_frame() -> pd.DataFrame:
+    out = pd.DataFrame([(c, name, channel, offer, day) for c, name, channel, offer, day in CAMPAIGNS],
+                       columns=["campaign_id", "name", "channel", "offer", "started_at"])
+    out["started_at"] = pd.to_datetime(out["started_at"]).dt.tz_localize("UTC")
+    return out
 
 
 FEEDBACK_CATEGORIES = {"product_feature": 30, "service_quality": 25, "user_experience": 20,

@@ -35,7 +35,7 @@ from leadlake.needs.topics import Topics, discover_topics
 from leadlake.progress import stage
 from leadlake.text.classify import TextClassifier
 from leadlake.text.encoders import EncoderSpec
-from leadlake.text.sources import read_texts, sources_from_conf
+from leadlake.text.sources import read_texts, sources_from_conf, with_customers
 from leadlake.text.store import update_text_embeddings
 
 log = logging.getLogger("leadlake.needs")
@@ -66,19 +66,6 @@ def urgent_language(text: Column, terms: Sequence[str]) -> Column:
         return F.lit(False)
     pattern = r"(?i)\b(" + "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in terms) + r")\b"
     return F.coalesce(text.rlike(pattern), F.lit(False))
-
-
-def _with_customers(lh: Lakehouse, texts: DataFrame) -> DataFrame:
-    """Fill customer_id for texts written by leads that became customers (the customers table of ``clv.customers``).
-    """
-    c = lh.conf.get("clv.customers") or {}
-    table, cid, lead = c.get("table"), c.get("id"), c.get("lead_id")
-    if not (table and cid and lead) or not lh.exists(table):
-        return texts
-    link = lh.read(table, columns=[cid, lead]).where(F.col(lead).isNotNull()).dropDuplicates([lead]) \
-        .select(F.col(lead).cast("string").alias("lead_id"), F.col(cid).cast("string").alias("_linked"))
-    return texts.join(link, "lead_id", "left").withColumn(
-        "customer_id", F.coalesce("customer_id", "_linked")).drop("_linked")
 
 
 def classify_texts(lh: Lakehouse, texts: DataFrame, spec: EncoderSpec, sentiment: TextClassifier,
@@ -258,7 +245,7 @@ def mine_needs(lh: Lakehouse, spec: EncoderSpec, sentiment: TextClassifier,
         raise ConfError("none of the needs.sources tables exist: " + ", ".join(s.table for s in sources))
     update_text_embeddings(lh, spec, [(s.table, s.text_col) for s in present])
     with stage(log, "read texts") as st:
-        texts = _with_customers(lh, read_texts(lh, present)).persist()
+        texts = with_customers(lh, read_texts(lh, present)).persist()
         st.rows = read = texts.count()
     classified = signals = topics = None
     try:

@@ -66,6 +66,19 @@ def read_texts(lh: Lakehouse, sources: Sequence[Source]) -> DataFrame:
     return out.withColumn("text_hash", F.when(F.col("text").isNotNull(), text_key(F.col("text"))))
 
 
+def with_customers(lh: Lakehouse, texts: DataFrame) -> DataFrame:
+    """Fill customer_id for texts written by leads that became customers (the customers table of ``clv.customers``).
+    """
+    c = lh.conf.get("clv.customers") or {}
+    table, cid, lead = c.get("table"), c.get("id"), c.get("lead_id")
+    if not (table and cid and lead) or not lh.exists(table):
+        return texts
+    link = lh.read(table, columns=[cid, lead]).where(F.col(lead).isNotNull()).dropDuplicates([lead]) \
+        .select(F.col(lead).cast("string").alias("lead_id"), F.col(cid).cast("string").alias("_linked"))
+    return texts.join(link, "lead_id", "left").withColumn(
+        "customer_id", F.coalesce("customer_id", "_linked")).drop("_linked")
+
+
 def signal_aggregates(prefix: str, categories: Sequence[str]) -> list[Column]:
     """Aggregates of ``silver.text_signals`` rows that models use as features: tone, urgency, need mix."""
     aggs = [F.avg("sentiment_score").alias(f"{prefix}sentiment"),

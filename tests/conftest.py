@@ -46,7 +46,8 @@ def lakehouse(spark, conf) -> Lakehouse:
 
 
 DEMO_LEADS = 1500
-FAST_MODELS = {"leads": {"model": {"max_iter": 30, "max_depth": 4}}, "clv": {"model": {"max_iter": 25}}}
+FAST_MODELS = {"leads": {"model": {"max_iter": 30, "max_depth": 4}}, "clv": {"model": {"max_iter": 25}},
+               "campaigns": {"model": {"max_iter": 20}}}
 
 
 @pytest.fixture(scope="session")

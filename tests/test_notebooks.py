@@ -28,3 +28,7 @@ def test_each_notebook_runs_its_stage_and_together_they_build_the_lakehouse(note
     assert scores.num_rows == PIPELINE_LEADS
     assert rows("gold/customer_clv").num_rows == rows("bronze/customers").num_rows > 0
     assert rows("gold/tier_thresholds").num_rows >= 1
+    recs = rows("gold/recommendations")
+    assert recs.num_rows > 0 and set(recs["user_kind"].to_pylist()) == {"customer", "lead"}
+    audience = rows("gold/campaign_audiences")
+    assert audience.num_rows == PIPELINE_LEADS and any(audience["in_audience"].to_pylist())

@@ -6,8 +6,10 @@ aggregation whatever the number of contacts. At each cut the Qini curve is
 the incremental responders so far: treated responders minus control
 responders scaled to the treated group's size. Random targeting is the
 straight line to the same end point. ``qini_coefficient`` is the area
-between the curve and that line, per person contacted: 0 for a random
-order, positive when the score finds the people the campaign moves.
+between the curve and that line divided by the number of treated contacts,
+so it reads as extra response rate (the area of the uplift curve): 0 for a
+random order, positive when the score finds the people the campaign moves,
+and the same whatever share of contacts was treated.
 """
 
 from __future__ import annotations
@@ -55,7 +57,7 @@ def qini(df: DataFrame, treatment_col: str, outcome_col: str, score_col: str, bi
         rate_c = yc[i] / nc[i] if nc[i] else 0.0
         return float(rate_t - rate_c)
 
-    return {"qini_coefficient": area / n[-1],
+    return {"qini_coefficient": float(area / nt[-1]),
             "uplift_at_10": uplift_at(0.1), "uplift_at_30": uplift_at(0.3), "uplift_at_50": uplift_at(0.5),
             "ate": float(yt[-1] / nt[-1] - yc[-1] / nc[-1]), "contacts": int(n[-1]),
             "curve": [(float(s), float(v)) for s, v in zip(x, curve, strict=True)]}

@@ -54,8 +54,8 @@ def _prepared(df: DataFrame, spec: FeatureSpec) -> DataFrame:
 def _classifier(spec: FeatureSpec, label: str, out: str, trees: TreeParams, arity: int,
                 weight: str | None = None) -> Pipeline:
     strings = FeatureSpec(tuple(f"{c}__s" for c in spec.categorical), spec.numeric, 0, 0)
-    gbt = GBTClassifier(labelCol=label, probabilityCol=f"_prob_{out}", rawPredictionCol=f"_raw_{out}",
-                        predictionCol=f"_pred_{out}", **trees.spark_params(arity))
+    gbt = GBTClassifier(labelCol=label, predictionCol=f"_pred_{out}", **trees.spark_params(arity)) \
+        .setProbabilityCol(f"_prob_{out}").setRawPredictionCol(f"_raw_{out}")
     if weight:
         gbt.setWeightCol(weight)
     return Pipeline(stages=[*front_end(strings), gbt, PositiveProbability(inputCol=f"_prob_{out}", outputCol=out)])

@@ -533,16 +533,19 @@ def gen_orders(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.D
 # Past campaigns: (id, name, channel, offer, first contact day). Everyone in the CRM by that day is contacted,
 # half of them at random get the offer (treated), the rest are the control group; responses within 30 days.
 CAMPAIGNS = [
+    ("K2025-03", "Spring webinar invitation", "email", "a seat at a live product webinar", dt.date(2025, 3, 3)),
     ("K2025-06", "Summer add-on offer", "email", "20% off any add-on for 30 days", dt.date(2025, 6, 2)),
-    ("K2025-10", "Autumn check-in", "email", "a free account review and one month of Premium Support",
-     dt.date(2025, 10, 6)),
+    ("K2025-09", "Case study mailing", "email", "an industry case study and a call with an expert",
+     dt.date(2025, 9, 1)),
+    ("K2025-11", "Year-end check-in", "email", "a free account review and one month of Premium Support",
+     dt.date(2025, 11, 3)),
 ]
 RESPONSE_DAYS = 30
 # Who the campaign changes, by what the person is on the day of contact: (P(respond) untreated, effect).
 CAMPAIGN_GROUPS = {
-    "sure_thing": (0.40, 0.0),      # active, happy customers and buying prospects: would buy anyway
-    "persuadable": (0.04, 0.22),    # lapsed customers, prospects still evaluating: the offer moves them
-    "sleeping_dog": (0.18, -0.14),  # unhappy customers, prospects with a complaint: the e-mail puts them off
+    "sure_thing": (0.45, 0.0),      # active, happy customers and buying prospects: would buy anyway
+    "persuadable": (0.05, 0.25),    # lapsed customers, prospects still evaluating: the offer moves them
+    "sleeping_dog": (0.20, -0.15),  # unhappy customers, prospects with a complaint: the e-mail puts them off
     "lost_cause": (0.01, 0.0),      # not interested, job seekers, junk
 }
 

@@ -38,6 +38,7 @@ def run(ctx, args: argparse.Namespace) -> int:
     lh = run_job.execute(ctx, list(STAGES), args, demo=True)
     print(needs_check(lh, load_needs(lh.models, encoder_spec(ctx.conf), ctx.conf).method))
     print(discovery_check(lh))
+    print(campaign_check(lh))
     print(format_summaries(summarize_lakehouse(lh.root, lh.storage)))
     print(format_top_needs(lh, 10))
     print(format_top_leads(lh, 10))
@@ -69,3 +70,15 @@ def needs_check(lh, method: str) -> str:
         F.count(F.lit(1)).alias("n"), F.avg((F.col("need_category") == F.col("truth")).cast("double")).alias("acc"),
     ).first()
     return f"need category ({method}) matches the demo's hidden category on {row.acc:.1%} of {row.n:,} feedback items"
+
+
+def campaign_check(lh) -> str:
+    """The demo knows whom its last campaign moved: say where the audience ranks each kind of person."""
+    latest = lh.read("bronze.campaign_contacts").groupBy("lead_id").agg(F.max("contact_id").alias("contact_id"))
+    truth = lh.read("eval.campaign_truth").join(latest, "contact_id")
+    ranked = lh.read(catalog.CAMPAIGN_AUDIENCES).join(truth, "lead_id").groupBy(
+        "group").agg(F.count(F.lit(1)).alias("n"), F.avg("decile").alias("decile"), F.avg("uplift").alias("uplift"),
+                     F.first("uplift_true").alias("true"))
+    parts = [f"{r.group} {r.n:,} (true effect {r.true:+.2f}, mean decile {r.decile:.1f}, predicted {r.uplift:+.3f})"
+             for r in ranked.orderBy("decile").collect()]
+    return "campaign audience against the demo's hidden effect (decile 1 = moved most): " + "; ".join(parts)

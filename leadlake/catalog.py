@@ -56,6 +56,10 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in (
               "top-k products per customer and open lead, with score, rank and source"),
     TableSpec("gold.campaign_audiences", ("campaign", "person_id"), "plan-campaign",
               "uplift, p_treated, p_control, decile and audience flag per person"),
+    TableSpec("gold.next_best_actions", ("person_kind", "person_id"), "next-actions",
+              "action, channel, owner, why and a grounded draft per hot lead and customer"),
+    TableSpec("silver.generations", ("prompt_hash",), "next-actions",
+              "every language-model answer by a hash of (prompt, model): reruns send nothing"),
 )}
 
 
@@ -73,6 +77,7 @@ CUSTOMER_FEATURES = TABLES["silver.customer_features"].name
 CUSTOMER_CLV = TABLES["gold.customer_clv"].name
 RECOMMENDATIONS = TABLES["gold.recommendations"].name
 CAMPAIGN_AUDIENCES = TABLES["gold.campaign_audiences"].name
+NEXT_BEST_ACTIONS = TABLES["gold.next_best_actions"].name
 
 
 def written_by(stage: str) -> tuple[str, ...]:

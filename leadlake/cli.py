@@ -67,6 +67,8 @@ JOBS: tuple[JobSpec, ...] = (
             "recommend products to every customer and open lead (ALS beside content and popularity)"),
     JobSpec("plan-campaign", "leadlake.jobs.plan_campaign",
             "pick a campaign audience by uplift, compared with a response model and random targeting"),
+    JobSpec("next-actions", "leadlake.jobs.next_actions",
+            "next best action, why and a grounded draft for every hot lead and customer who needs one"),
     JobSpec("export-model", "leadlake.jobs.export_model", "export the sentence encoder to ONNX (optionally int8)",
             needs_spark=False),
     JobSpec(

@@ -221,6 +221,12 @@ def _plan_campaign(ctx: RunContext):
     return plan_campaign(ctx.lh)
 
 
+def _next_actions(ctx: RunContext):
+    from leadlake.generate.next_actions import next_actions
+
+    return next_actions(ctx.lh)
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("demo-data", "generate the demo CRM into the bronze tables", (),
           (*CRM_TABLES, *catalog.written_by("demo-data")), _demo_data, _skip_demo),
@@ -253,6 +259,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("plan-campaign", "campaign audience by uplift, learned from past randomised campaigns",
           ("bronze.campaign_contacts", "bronze.leads", "gold.lead_scores", "gold.customer_clv"),
           catalog.written_by("plan-campaign"), _plan_campaign),
+    Stage("next-actions", "next best action, why, and a grounded draft per hot lead and customer",
+          ("gold.lead_scores", "gold.customer_clv", "gold.customer_needs", "gold.recommendations"),
+          catalog.written_by("next-actions"), _next_actions),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 

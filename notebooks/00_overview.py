@@ -21,6 +21,7 @@
 # MAGIC 11. `score-clv`: score every customer's lifetime value and churn risk
 # MAGIC 12. `recommend`: top-k products per customer and open lead (ALS, content, popularity)
 # MAGIC 13. `plan-campaign`: campaign audience by uplift, learned from past randomised campaigns
+# MAGIC 14. `next-actions`: next best action, why, and a grounded draft per hot lead and customer
 # MAGIC
 # MAGIC Install the wheel on the cluster first (the bundle does it), and set the lakehouse root below: a Unity
 # MAGIC Catalog volume, an `s3://` / `abfss://` / `gs://` URI, or leave it and set `catalog` in the conf.

@@ -55,8 +55,9 @@ class ChatServer:
                 if mode == "500" or (mode == "429once" and attempt == 1):
                     return self._send(500 if mode == "500" else 429, {"error": {"message": mode}})
                 facts = json.loads(user.split("Facts (JSON):\n", 1)[1])
+                product = facts.get("product") or facts.get("product_name") or "our platform"
                 text = (f"You should buy Quantum Widget Pro for 999 dollars, {facts['first_name']}."
-                        if mode == "invent" else f"Hello {facts['first_name']}, {facts['product']} fits your team.")
+                        if mode == "invent" else f"Hello {facts['first_name']}, {product} fits your team.")
                 self._send(200, {"id": "x", "object": "chat.completion", "model": body["model"],
                                  "choices": [{"index": 0, "finish_reason": "stop",
                                               "message": {"role": "assistant", "content": text}}],

@@ -488,11 +488,14 @@ class Basket:
         self.weights = {p: PRODUCT_POPULARITY.get(p[0], 1) * taste.get(p[2], 1.0) for p in PRODUCTS}
         self.owned: set[str] = set()
 
-    def next(self) -> tuple:
+    def next(self, budget: float) -> tuple:
+        """The next product for an order worth about ``budget``: what the customer spends decides what they can buy
+        (a product far above it is rarely bought), so order values follow the customer's spend, not the catalogue."""
         again = [p for p in PRODUCTS if p[0] in self.owned and p[0] in REPURCHASABLE]
         fresh = [p for p in PRODUCTS if p[0] not in self.owned]
         pool = again if (again and self.rng.random() < REPURCHASE_SHARE) or not fresh else fresh
-        product = self.rng.choices(pool, weights=[self.weights[p] for p in pool])[0]
+        weights = [self.weights[p] * min(1.0, budget / p[3]) ** 2 for p in pool]
+        product = self.rng.choices(pool, weights=weights)[0]
         self.owned.add(product[0])
         return product
 
@@ -505,8 +508,8 @@ def _customer_orders(row, spec: DemoSpec) -> list[dict]:
     basket = Basket(row, spec)
     rows = []
     while t < spec.end_s:
-        product = basket.next()
         target = rng.gammavariate(6.0, spend / 6.0)
+        product = basket.next(target)
         qty = max(1, round(target / product[3]))
         amount = round(qty * product[3] * rng.choice([1.0, 1.0, 0.9, 0.85]), 2)
         rows.append({"order_id": f"O{row.n:07d}-{k:04d}", "customer_id": customer_id(row.n),

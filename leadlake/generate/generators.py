@@ -14,6 +14,7 @@ header, and never logged, stored or put in a prompt.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
 import logging
 import os
@@ -168,6 +169,8 @@ class ChatCompletionsGenerator:
                 last = "timed out" if isinstance(exc.reason, TimeoutError) else str(exc.reason)
             except (ValueError, UnicodeDecodeError):
                 last = "the answer is not JSON"
+            except (http.client.HTTPException, OSError) as exc:
+                last = f"connection failed: {type(exc).__name__}"
         raise EndpointError(f"endpoint failed after {s.max_retries + 1} attempts ({last})")
 
     def generate(self, request: Request) -> Generation:

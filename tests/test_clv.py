@@ -127,9 +127,11 @@ def test_customer_features_never_see_after_the_cutoff(trained_clv):
 def test_train_clv_measures_the_model_beside_btyd_and_logs_it(trained_clv):
     import mlflow
 
-    _, report = trained_clv
+    lh, report = trained_clv
     print("\n", report)
-    assert report.cutoff == dt.date(2024, 12, 31) and report.as_of == dt.date(2025, 12, 31)
+    # as_of defaults to the newest order's day; the holdout is the 12 months before it.
+    newest = lh.read("bronze.orders").where("amount > 0").agg(F.max("ts")).first()[0].date()
+    assert report.as_of == newest and report.cutoff == newest.replace(year=newest.year - 1)
     for metrics in (report.model, report.btyd):
         assert 0.0 <= metrics["top20_capture"] <= metrics["top20_capture_best"] <= 1.0
         assert metrics["n"] == report.test_rows

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ["OPENBLAS_NUM_THREADS"] = "1"  # implicit threads itself; set before numpy loads OpenBLAS
 
 import numpy as np
 
@@ -50,7 +51,6 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2)
     args = parser.parse_args()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    os.environ["OPENBLAS_NUM_THREADS"] = "1"
     ensure_implicit()
     from implicit.cpu.als import AlternatingLeastSquares
     from scipy.sparse import csr_matrix
@@ -89,7 +89,7 @@ def main() -> None:
         spark_s = time.perf_counter() - t0
 
         local = split.index.encode(train).select("user_ix", "item_ix", "strength").toPandas()
-        n_u, n_i = len(split.index.users.labels), len(split.index.items.labels)
+        n_u, n_i = len(split.index.users.labels), len(split.index.items.labels)  # one JVM call each
         matrix = csr_matrix((local["strength"].to_numpy(),
                              (local["user_ix"].to_numpy(), local["item_ix"].to_numpy())), shape=(n_u, n_i))
         excluded = split.index.encode(split.exclude).select("user_ix", "item_ix").toPandas()
@@ -103,11 +103,12 @@ def main() -> None:
                                       filter_already_liked_items=False)
         implicit_s = time.perf_counter() - t0
 
+        user_labels, item_labels = list(split.index.users.labels), list(split.index.items.labels)
         skip = set(zip(excluded["user_ix"], excluded["item_ix"], strict=True))
         rows = []
         for u, items, ss in zip(wanted, ids, scores, strict=True):
             kept = [(int(i), float(s)) for i, s in zip(items, ss, strict=True) if (u, i) not in skip][:K]
-            rows += [(split.index.users.labels[u], split.index.items.labels[i], s, r + 1)
+            rows += [(user_labels[u], item_labels[i], s, r + 1)
                      for r, (i, s) in enumerate(kept)]
         implicit_recs = spark.createDataFrame(rows, f"{USER} string, {ITEM} string, score double, rank int")
         ndcg_spark = ranking_metrics(spark_recs, split.truth, split.index, K)["ndcg_at_k"]

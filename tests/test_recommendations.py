@@ -139,3 +139,22 @@ def _als():
     from leadlake.reco.models import AlsParams
 
     return AlsParams(4, 1.0, 10.0, 5, 7)
+
+
+def test_the_parameter_search_tries_every_grid_point_on_the_training_period_only(spark):
+    from leadlake.reco.evaluation import search_als
+
+    rows, day = [], dt.datetime(2025, 1, 1)
+    for u in range(60):
+        mine = [f"a{i}" for i in range(6)] if u < 30 else [f"b{i}" for i in range(6)]
+        rows += [(f"u{u}", item, day + dt.timedelta(days=7 * j)) for j, item in
+                 enumerate(["x", *[mine[(u + j) % 6] for j in range(6)]])]
+    ev = events(spark.createDataFrame(rows, "customer_id string, product_id string, ts timestamp"),
+                InteractionColumns("orders", "customer_id", "product_id", "ts"))
+    train, _ = time_split(ev, 0.2, 5)
+    best, tried = search_als(train, _holdout(), 180, [], _als(), {"rank": [2, 4], "reg_param": [0.1, 1.0]}, 3)
+    assert len(tried) == 4 and {tuple(sorted(p.items())) for p, _ in tried} == {
+        (("rank", r), ("reg_param", g)) for r in (2, 4) for g in (0.1, 1.0)}
+    top = max(tried, key=lambda t: t[1])
+    assert (best.rank, best.reg_param) == (top[0]["rank"], top[0]["reg_param"]) and best.alpha == _als().alpha
+    assert train.agg(F.max("ts")).first()[0] < ev.agg(F.max("ts")).first()[0]  # the holdout never reaches it

@@ -212,13 +212,19 @@ def recommend_products(lh: Lakehouse, spec: EncoderSpec) -> RecommendReport:
                 grid = {key: conf.get(f"reco.search.{key}") for key in ("rank", "reg_param", "alpha")}
                 params, tried = search_als(train_events, holdout, half_life, repurchasable, params, grid, k)
                 log.info("best ALS parameters %s of %d tried", asdict(params), len(tried))
-        metrics = _evaluate(ev, holdout, half_life, repurchasable, items, params, k, user_vectors, item_vectors)
-        als_wins = bool(metrics) and metrics["als"]["ndcg_at_k"] > metrics["popularity"]["ndcg_at_k"]
         held = interest(ev, half_life).persist()
         exclude = exclusions(ev, repurchasable).persist()
         tracking.start(conf, SECTION)
         name = tracking.registered_name(conf, SECTION)
-        fingerprint = _fingerprint(held, params, half_life)
+        fingerprint = _fingerprint(held, params, [half_life, k, asdict(holdout), sorted(repurchasable)])
+        previous = _previous_run(fingerprint)
+        if previous is not None:
+            log.info("same purchases and settings as run %s: its evaluation and model version are reused",
+                     previous.info.run_id[:12])
+            metrics = _metrics_of(previous)
+        else:
+            metrics = _evaluate(ev, holdout, half_life, repurchasable, items, params, k, user_vectors, item_vectors)
+        als_wins = bool(metrics) and metrics["als"]["ndcg_at_k"] > metrics["popularity"]["ndcg_at_k"]
         with mlflow.start_run(run_name="recommend"):
             mlflow.log_params({**{f"als.{key}": v for key, v in asdict(params).items()}, "k": k,
                                "half_life_days": half_life, "holdout": str(asdict(holdout))})
@@ -226,7 +232,7 @@ def recommend_products(lh: Lakehouse, spec: EncoderSpec) -> RecommendReport:
             with stage(log, "fit ALS on every purchase"):
                 index = IdIndex.fit(ev.select(USER), ev.select(ITEM).union(items).distinct())
                 als = fit_als(held, params, index)
-            version = _registered(name, fingerprint)
+            version = previous.data.tags.get("registered_version") if previous is not None else None
             if version is None:
                 info = mlflow.spark.log_model(als.model, "model", registered_model_name=name,
                                               pip_requirements=tracking.PIP_REQUIREMENTS)
@@ -274,21 +280,36 @@ def _evaluate(ev: DataFrame, holdout: Holdout, half_life: float, repurchasable: 
         return metrics
 
 
-def _fingerprint(held: DataFrame, params: AlsParams, half_life: float) -> str:
-    """What the fitted ALS depends on: the interest rows and the settings. Equal fingerprints, equal models."""
+def _fingerprint(held: DataFrame, params: AlsParams, settings: list) -> str:
+    """What the fitted ALS and its evaluation depend on: the interest rows and the settings."""
     row = held.agg(F.count(F.lit(1)).alias("n"),
                    F.sum(F.xxhash64(USER, ITEM, F.round("strength", 6)).cast("decimal(38,0)")).alias("h")).first()
-    blob = json.dumps([row["n"], str(row["h"]), asdict(params), half_life], sort_keys=True)
+    blob = json.dumps([row["n"], str(row["h"]), asdict(params), settings], sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _registered(name: str, fingerprint: str) -> str | None:
-    """The registered version of an ALS fitted on the same rows with the same settings, so a rerun adds none."""
+def _previous_run(fingerprint: str):
+    """The MLflow run that evaluated and registered an ALS on the same purchases with the same settings, if any.
+
+    A rerun on unchanged purchases then reuses that evaluation and registered
+    version instead of measuring and registering the same model again (new
+    texts alone change only the content model's holdout numbers, which are
+    refreshed with the next purchase).
+    """
     import mlflow
 
     runs = mlflow.search_runs(filter_string=f"tags.{FINGERPRINT} = '{fingerprint}'", max_results=1,
                               output_format="list")
-    return runs[0].data.tags.get("registered_version") if runs else None
+    return runs[0] if runs and runs[0].data.tags.get("registered_version") else None
+
+
+def _metrics_of(run) -> dict[str, dict[str, float]]:
+    """The per-model metrics a run logged as ``<model>_<metric>``."""
+    out: dict[str, dict[str, float]] = {}
+    for key, value in run.data.metrics.items():
+        model, _, metric = key.partition("_")
+        out.setdefault(model, {})[metric] = float(value)
+    return {m: out[m] for m in ("als", "popularity", "content") if m in out}
 
 
 def _serve(lh: Lakehouse, customers: DataFrame, leads: DataFrame, held: DataFrame, exclude: DataFrame, als,

@@ -34,6 +34,7 @@ from leadlake.lakehouse import Lakehouse
 from leadlake.ml import tracking
 from leadlake.ml.trees import TreeParams
 from leadlake.progress import stage
+from leadlake.text.sources import message_intents, with_customers
 
 log = logging.getLogger("leadlake.campaigns")
 
@@ -111,16 +112,11 @@ def person_features(lh: Lakehouse) -> tuple[DataFrame, list[str]]:
         scores = lh.read(catalog.LEAD_SCORES, columns=["lead_id", "p_convert", "tier", "is_junk"]).select(
             "lead_id", "p_convert", "tier", F.col("is_junk").cast("string").alias("is_junk"))
         people, features = people.join(scores, "lead_id", "left"), [*features, "p_convert", "tier", "is_junk"]
-    if lh.exists(catalog.DISCOVERED_LEADS):
-        msgs = lh.read(catalog.DISCOVERED_LEADS, columns=["lead_id", "message_class"]).where("lead_id is not null")
-        top = msgs.groupBy("lead_id", "message_class").count().withColumn(
-            "_r", F.row_number().over(Window.partitionBy("lead_id").orderBy(F.desc("count"), "message_class")))
-        intent = top.where("_r = 1").select("lead_id", F.col("message_class").alias("main_intent"))
-        shares = msgs.groupBy("lead_id").agg(
-            F.avg((F.col("message_class") == "support").cast("double")).alias("support_share"))
-        people = people.join(intent, "lead_id", "left").join(shares, "lead_id", "left")
+    intents = message_intents(lh)
+    if intents is not None:
+        people = people.join(intents, "lead_id", "left")
         features += ["main_intent", "support_share"]
-    people = _with_customer(lh, people)
+    people = with_customers(lh, people.withColumn("customer_id", F.lit(None).cast("string")))
     purchases = _purchases(lh)
     if purchases is not None:
         people, features = people.join(purchases, "customer_id", "left"), [*features, "orders", "days_since_order"]
@@ -141,16 +137,6 @@ def person_features(lh: Lakehouse) -> tuple[DataFrame, list[str]]:
         features += ["top_need", "need_sentiment", "negative_mentions"]
     people = people.withColumn("is_customer", F.col("customer_id").isNotNull().cast("string"))
     return people, [*features, "is_customer"]
-
-
-def _with_customer(lh: Lakehouse, people: DataFrame) -> DataFrame:
-    c = lh.conf.get("clv.customers") or {}
-    table, cid, lead = c.get("table"), c.get("id"), c.get("lead_id")
-    if not (table and cid and lead) or not lh.exists(table):
-        return people.withColumn("customer_id", F.lit(None).cast("string"))
-    link = lh.read(table, columns=[cid, lead]).where(F.col(lead).isNotNull()).dropDuplicates([lead]).select(
-        F.col(lead).cast("string").alias("lead_id"), F.col(cid).cast("string").alias("customer_id"))
-    return people.join(link, "lead_id", "left")
 
 
 def _purchases(lh: Lakehouse) -> DataFrame | None:

@@ -31,6 +31,7 @@ from leadlake.errors import ConfError
 from leadlake.generate.runner import generate_texts
 from leadlake.lakehouse import Lakehouse
 from leadlake.progress import stage
+from leadlake.text.sources import message_intents
 
 log = logging.getLogger("leadlake.generate")
 
@@ -105,12 +106,9 @@ def lead_candidates(lh: Lakehouse) -> DataFrame | None:
         closed = lh.read(outcomes["outcomes"], columns=[outcomes["lead_id"], outcomes["outcome"]]).where(
             F.col(outcomes["outcome"]).isin(list(outcomes["closed"]))).select(F.col(outcomes["lead_id"]).alias("lead_id"))
         leads = leads.join(closed, "lead_id", "left_anti")
-    if lh.exists(catalog.DISCOVERED_LEADS):
-        msgs = lh.read(catalog.DISCOVERED_LEADS, columns=["lead_id", "message_class"]).where("lead_id is not null")
-        top = msgs.groupBy("lead_id", "message_class").count().withColumn(
-            "_r", F.row_number().over(Window.partitionBy("lead_id").orderBy(F.desc("count"), "message_class")))
-        leads = leads.join(top.where("_r = 1").select("lead_id", F.col("message_class").alias("main_intent")),
-                           "lead_id", "left")
+    intents = message_intents(lh)
+    if intents is not None:
+        leads = leads.join(intents.select("lead_id", "main_intent"), "lead_id", "left")
     else:
         leads = leads.withColumn("main_intent", F.lit(None).cast("string"))
     web = lh.conf.get("leads.web_events") or {}

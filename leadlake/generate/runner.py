@@ -24,6 +24,7 @@ from pyspark.sql import functions as F
 from leadlake.generate.generators import EndpointSettings, Request, make_generator
 from leadlake.lakehouse import Lakehouse
 from leadlake.progress import stage
+from leadlake.session import default_parallelism
 
 log = logging.getLogger("leadlake.generate")
 
@@ -71,10 +72,11 @@ def generate_texts(lh: Lakehouse, requests: DataFrame, products: list[str] | Non
     s = lh.conf.section("generate", GenerateSettings)
     kind, endpoint, allow = s.generator, s.openai, s.allow_fields
     products = list(products or [])
-    rows = requests.select(*REQUEST_COLUMNS).persist()
+    # A known number of tasks, so the budget splits exactly (and no RDD API, which Spark Connect lacks).
+    parts = max(1, default_parallelism(lh.spark))
+    rows = requests.select(*REQUEST_COLUMNS).repartition(parts).persist()
     try:
         n = rows.count()
-        parts = max(1, rows.rdd.getNumPartitions())
         budget = max(1, endpoint.token_budget // parts)
         model = endpoint.model if kind == "openai" else "template"
 
@@ -109,7 +111,8 @@ def generate_texts(lh: Lakehouse, requests: DataFrame, products: list[str] | Non
         with stage(log, f"write texts with the {kind} generator") as st:
             # Checkpointed, not cached: a text is requested once per run, whatever the caller does with the
             # result later (a cache can be evicted and recomputed, which would send every request again).
-            fresh = todo.mapInPandas(write, OUT_SCHEMA).withColumn("cached", F.lit(False)).localCheckpoint(eager=True)
+            fresh = (todo.repartition(parts).mapInPandas(write, OUT_SCHEMA).withColumn("cached", F.lit(False))
+                     .localCheckpoint(eager=True))
             st.rows = sent = fresh.count()
         answered = fresh.where(F.col("generator") != "template") if kind == "openai" else None
         refused = fresh.where(F.col("reason").startswith("not grounded")) if kind == "openai" else None

@@ -205,6 +205,7 @@ def recommend_products(lh: Lakehouse, spec: EncoderSpec) -> RecommendReport:
     items, item_vectors = _product_vectors(lh, spec)
     user_vectors = _user_vectors(lh)
     user_vectors = user_vectors.persist() if user_vectors is not None else None
+    held = exclude = None
     try:
         if conf.get("reco.search.enabled"):
             with stage(log, "search ALS parameters on the training period"):
@@ -250,14 +251,11 @@ def recommend_products(lh: Lakehouse, spec: EncoderSpec) -> RecommendReport:
             st.rows = lh.row_count(TABLE)
         counts = {r["source"]: int(r["count"]) for r in lh.read(TABLE).groupBy("source").count().collect()}
         n_cust, n_leads = customers.count(), leads.count()
-        held.unpersist()
-        exclude.unpersist()
         return RecommendReport(metrics, "als" if als_wins else "popularity", model_version, n_cust, n_leads, k, counts)
     finally:
-        ev.unpersist()
-        item_vectors.unpersist()
-        if user_vectors is not None:
-            user_vectors.unpersist()
+        for df in (ev, item_vectors, user_vectors, held, exclude):
+            if df is not None:
+                df.unpersist()
 
 
 def _evaluate(ev: DataFrame, holdout: Holdout, half_life: float, repurchasable: list[str], items: DataFrame,

@@ -12,9 +12,10 @@ import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pyspark.sql import Column, DataFrame
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
+from leadlake import catalog
 from leadlake.config import Conf
 from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
@@ -77,6 +78,20 @@ def with_customers(lh: Lakehouse, texts: DataFrame) -> DataFrame:
         .select(F.col(lead).cast("string").alias("lead_id"), F.col(cid).cast("string").alias("_linked"))
     return texts.join(link, "lead_id", "left").withColumn(
         "customer_id", F.coalesce("customer_id", "_linked")).drop("_linked")
+
+
+def message_intents(lh: Lakehouse) -> DataFrame | None:
+    """(lead_id, main_intent, support_share): what each lead's discovered messages mostly are, and how many ask for
+    support; None before discover-leads ran. Campaign features and next-action rules both read it."""
+    if not lh.exists(catalog.DISCOVERED_LEADS):
+        return None
+    msgs = lh.read(catalog.DISCOVERED_LEADS, columns=["lead_id", "message_class"]).where("lead_id is not null")
+    ranked = msgs.groupBy("lead_id", "message_class").agg(F.count(F.lit(1)).alias("n")).withColumn(
+        "_r", F.row_number().over(Window.partitionBy("lead_id").orderBy(F.desc("n"), "message_class")))
+    shares = msgs.groupBy("lead_id").agg(
+        F.avg((F.col("message_class") == "support").cast("double")).alias("support_share"))
+    return ranked.where("_r = 1").select("lead_id", F.col("message_class").alias("main_intent")).join(
+        shares, "lead_id")
 
 
 def signal_aggregates(prefix: str, categories: Sequence[str]) -> list[Column]:

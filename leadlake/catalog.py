@@ -33,12 +33,16 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in (
     TableSpec("bronze.campaigns", ("campaign_id",), "ingest", "past marketing campaigns and their offers"),
     TableSpec("bronze.campaign_contacts", ("contact_id",), "ingest",
               "who each campaign reached, treated or control, and whether they responded"),
+    TableSpec("bronze.kb_articles", ("article_id",), "ingest", "help-centre articles that service replies cite"),
+    TableSpec("bronze.support_questions", ("question_id",), "ingest", "inbound support questions from customers"),
     TableSpec("bronze.quarantine", ("quarantine_id",), "ingest", "every rejected input row with its reasons"),
     TableSpec("eval.lead_truth", ("lead_id",), "demo-data", "the demo's hidden lead labels (evaluation only)"),
     TableSpec("eval.feedback_truth", ("feedback_id",), "demo-data", "the demo's hidden need categories"),
     TableSpec("eval.message_truth", ("interaction_id",), "demo-data", "the demo's hidden message kinds"),
     TableSpec("eval.campaign_truth", ("contact_id",), "demo-data",
               "the demo's hidden campaign effect per contact (evaluation only)"),
+    TableSpec("eval.support_truth", ("question_id",), "demo-data",
+              "the demo's answering article and escalation truth per support question"),
     TableSpec("silver.text_embeddings", ("text_hash", "model_id"), "embed", "one vector per distinct text and encoder"),
     TableSpec("silver.text_signals", ("source", "source_id"), "mine-needs",
               "sentiment, need category, entities and topic per text"),
@@ -58,6 +62,10 @@ TABLES: dict[str, TableSpec] = {t.name: t for t in (
               "uplift, p_treated, p_control, decile and audience flag per person"),
     TableSpec("gold.next_best_actions", ("person_kind", "person_id"), "next-actions",
               "action, channel, owner, why and a grounded draft per hot lead and customer"),
+    TableSpec("gold.service_replies", ("source", "question_id"), "answer-questions",
+              "best help articles, a cited draft reply, and whether to escalate (with why) per support question"),
+    TableSpec("gold.insight_briefs", ("subject_kind", "subject", "week"), "write-briefs",
+              "a short weekly brief per need category and lead segment: what rose or fell, who it concerns"),
     TableSpec("silver.generations", ("prompt_hash",), "next-actions",
               "every language-model answer by a hash of (prompt, model): reruns send nothing"),
 )}
@@ -78,6 +86,8 @@ CUSTOMER_CLV = TABLES["gold.customer_clv"].name
 RECOMMENDATIONS = TABLES["gold.recommendations"].name
 CAMPAIGN_AUDIENCES = TABLES["gold.campaign_audiences"].name
 NEXT_BEST_ACTIONS = TABLES["gold.next_best_actions"].name
+INSIGHT_BRIEFS = TABLES["gold.insight_briefs"].name
+SERVICE_REPLIES = TABLES["gold.service_replies"].name
 
 
 def written_by(stage: str) -> tuple[str, ...]:

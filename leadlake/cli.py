@@ -69,6 +69,12 @@ JOBS: tuple[JobSpec, ...] = (
             "pick a campaign audience by uplift, compared with a response model and random targeting"),
     JobSpec("next-actions", "leadlake.jobs.next_actions",
             "next best action, why and a grounded draft for every hot lead and customer who needs one"),
+    JobSpec("answer-questions", "leadlake.jobs.answer_questions",
+            "answer every support question from the help centre, citing articles, or escalate it to a person"),
+    JobSpec("write-briefs", "leadlake.jobs.write_briefs",
+            "write a weekly brief per need category and lead segment: what rose or fell, who it concerns"),
+    JobSpec("report", "leadlake.jobs.report",
+            "write one self-contained HTML report of leads, value, needs, actions and campaigns"),
     JobSpec("export-model", "leadlake.jobs.export_model", "export the sentence encoder to ONNX (optionally int8)",
             needs_spark=False),
     JobSpec(

@@ -30,7 +30,7 @@ log = logging.getLogger("leadlake.pipeline")
 
 CRM_TABLES = ("bronze.leads", "bronze.interactions", "bronze.web_events", "bronze.conversions",
               "bronze.customers", "bronze.orders", "bronze.products", "bronze.feedback", "bronze.campaigns",
-              "bronze.campaign_contacts")
+              "bronze.campaign_contacts", "bronze.kb_articles", "bronze.support_questions")
 
 
 @dataclass
@@ -227,6 +227,18 @@ def _next_actions(ctx: RunContext):
     return next_actions(ctx.lh)
 
 
+def _answer_questions(ctx: RunContext):
+    from leadlake.generate.answer_questions import answer_questions
+
+    return answer_questions(ctx.lh, _spec(ctx))
+
+
+def _write_briefs(ctx: RunContext):
+    from leadlake.generate.briefs import write_briefs
+
+    return write_briefs(ctx.lh)
+
+
 STAGES: tuple[Stage, ...] = (
     Stage("demo-data", "generate the demo CRM into the bronze tables", (),
           (*CRM_TABLES, *catalog.written_by("demo-data")), _demo_data, _skip_demo),
@@ -262,6 +274,12 @@ STAGES: tuple[Stage, ...] = (
     Stage("next-actions", "next best action, why, and a grounded draft per hot lead and customer",
           ("gold.lead_scores", "gold.customer_clv", "gold.customer_needs", "gold.recommendations"),
           catalog.written_by("next-actions"), _next_actions),
+    Stage("answer-questions", "cite the best help articles in a reply to every support question, or escalate",
+          ("bronze.support_questions", "bronze.kb_articles", "gold.discovered_leads", "gold.customer_clv"),
+          catalog.written_by("answer-questions"), _answer_questions),
+    Stage("write-briefs", "a weekly brief per need category and lead segment: what rose or fell",
+          ("silver.text_signals", "gold.need_insights", "gold.lead_scores", "gold.customer_clv"),
+          catalog.written_by("write-briefs"), _write_briefs),
 )
 STAGE_NAMES = tuple(s.name for s in STAGES)
 

@@ -22,6 +22,11 @@
 # MAGIC 12. `recommend`: top-k products per customer and open lead (ALS, content, popularity)
 # MAGIC 13. `plan-campaign`: campaign audience by uplift, learned from past randomised campaigns
 # MAGIC 14. `next-actions`: next best action, why, and a grounded draft per hot lead and customer
+# MAGIC 15. `answer-questions`: cite the best help articles in a reply to every support question, or escalate
+# MAGIC 16. `write-briefs`: a weekly brief per need category and lead segment: what rose or fell
+# MAGIC
+# MAGIC Then `leadlake report` (or `write_report` from `leadlake.report`) writes one self-contained HTML
+# MAGIC report of all of it.
 # MAGIC
 # MAGIC Install the wheel on the cluster first (the bundle does it), and set the lakehouse root below: a Unity
 # MAGIC Catalog volume, an `s3://` / `abfss://` / `gs://` URI, or leave it and set `catalog` in the conf.

@@ -75,7 +75,7 @@ def test_the_readme_documents_every_catalogued_table_and_stage():
         assert f"`{stage}`" in readme, stage
 
 
-DOMAINS = ("leads", "clv", "needs", "reco", "campaigns", "generate")
+DOMAINS = ("leads", "clv", "needs", "reco", "campaigns", "generate", "report")
 
 
 def _imports(path: Path) -> list[tuple[str, bool]]:

@@ -106,8 +106,9 @@ def test_the_whole_pipeline_on_the_cluster_with_the_lakehouse_in_s3(cluster, s3_
     conf.write_text(CLUSTER_CONF % {"export": export})
     submit_env = {**env, **aws, "LEADLAKE_CONF": str(conf), "HOME": str(home),
                   "LEADLAKE_CACHE": str(home / "cache")}
-    stages = ["demo-data", "ingest", "embed", "mine-needs", "discover-leads", "train-leads", "score-leads", "feedback",
-              "train-clv", "score-clv"]
+    # Every kind of work the executors do: generate, ingest with MERGE, embed (pandas UDF), mine (classifier,
+    # K-Means), train and score Spark ML models; the other stages repeat these on other tables.
+    stages = ["demo-data", "ingest", "embed", "mine-needs", "train-leads", "score-leads", "train-clv", "score-clv"]
     lakehouse = "s3://crm/lh"
     proc = subprocess.run([str(CLUSTER), "submit", "run", "--lakehouse", lakehouse, "--demo", "--leads",
                            str(PIPELINE_LEADS), "--only", *stages], env=submit_env, cwd=work, capture_output=True,
@@ -132,7 +133,7 @@ def test_the_whole_pipeline_on_the_cluster_with_the_lakehouse_in_s3(cluster, s3_
     assert all(0.0 <= p <= 1.0 for p in scores["p_convert"].to_pylist())
     assert set(scores["tier"].to_pylist()) <= {"high", "mid", "low"}
     assert rows("gold/customer_clv").num_rows == rows("bronze/customers").num_rows > 0
-    assert rows("silver/text_signals").num_rows > 0 and rows("gold/discovered_leads").num_rows > 0
+    assert rows("silver/text_signals").num_rows > 0
     assert rows("gold/need_insights").num_rows > 0
     assert list(work.iterdir()) == [], "files were written under the working directory"
     executor_dirs = sorted(run_dir.glob("work-*/app-*/*"))

@@ -2,10 +2,11 @@
 
 :func:`generate_demo` writes every bronze table (schemas from the data
 contracts) plus ``eval.lead_truth``, ``eval.feedback_truth`` and
-``eval.message_truth`` and ``eval.campaign_truth``, the hidden labels (junk,
-true intent, true conversion probability, need category of each feedback item,
-kind of each message, who a past campaign changed and by how much) that only
-evaluation may read.
+``eval.message_truth``, ``eval.campaign_truth`` and ``eval.support_truth``,
+the hidden labels (junk, true intent, true conversion probability, need
+category of each feedback item, kind of each message, who a past campaign
+changed and by how much, which help article answers each support question
+and whether it needs a person) that only evaluation may read.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import types as T
 
 from leadlake.contracts import load_contracts
-from leadlake.demo import crm
+from leadlake.demo import crm, support
 from leadlake.demo.crm import DemoSpec
 from leadlake.lakehouse import Lakehouse
 from leadlake.progress import stage
@@ -48,6 +49,8 @@ GENERATORS: dict[str, Callable] = {
     "eval.message_truth": crm.gen_message_truth,
     "bronze.campaign_contacts": crm.gen_campaign_contacts,
     "eval.campaign_truth": crm.gen_campaign_truth,
+    "bronze.support_questions": support.gen_support_questions,
+    "eval.support_truth": support.gen_support_truth,
 }
 FEEDBACK_TRUTH_SCHEMA = T.StructType([
     T.StructField("feedback_id", T.StringType()),
@@ -63,8 +66,15 @@ CAMPAIGN_TRUTH_SCHEMA = T.StructType([
     T.StructField("p_control_true", T.DoubleType()),
     T.StructField("uplift_true", T.DoubleType()),
 ])
+SUPPORT_TRUTH_SCHEMA = T.StructType([
+    T.StructField("question_id", T.StringType()),
+    T.StructField("article_id", T.StringType()),
+    T.StructField("angry", T.BooleanType()),
+    T.StructField("escalate", T.BooleanType()),
+])
 EVAL_SCHEMAS = {"eval.lead_truth": TRUTH_SCHEMA, "eval.feedback_truth": FEEDBACK_TRUTH_SCHEMA,
-                "eval.message_truth": MESSAGE_TRUTH_SCHEMA, "eval.campaign_truth": CAMPAIGN_TRUTH_SCHEMA}
+                "eval.message_truth": MESSAGE_TRUTH_SCHEMA, "eval.campaign_truth": CAMPAIGN_TRUTH_SCHEMA,
+                "eval.support_truth": SUPPORT_TRUTH_SCHEMA}
 
 
 def _partitions(leads: int) -> int:
@@ -86,6 +96,7 @@ def demo_frames(lh: Lakehouse, spec: DemoSpec) -> dict[str, DataFrame]:
         frames[table] = ids.mapInPandas(functools.partial(gen, spec=spec), schema)
     frames["bronze.products"] = lh.spark.createDataFrame(crm.products_frame(), contracts["products"].schema)
     frames["bronze.campaigns"] = lh.spark.createDataFrame(crm.campaigns_frame(), contracts["campaigns"].schema)
+    frames["bronze.kb_articles"] = lh.spark.createDataFrame(support.articles_frame(), contracts["kb_articles"].schema)
     return frames
 
 

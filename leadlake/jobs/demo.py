@@ -24,6 +24,7 @@ from leadlake.jobs.tables import format_summaries, summarize_lakehouse
 from leadlake.leads.discovery import evaluate_discovery
 from leadlake.needs.categories import load_needs
 from leadlake.pipeline import STAGES
+from leadlake.report import write_report
 from leadlake.text.encoders import encoder_spec
 
 log = logging.getLogger("leadlake.demo")
@@ -43,6 +44,7 @@ def run(ctx, args: argparse.Namespace) -> int:
     print(format_top_needs(lh, 10))
     print(format_top_leads(lh, 10))
     print(format_segments(segment_summary(lh)))
+    print(write_report(lh))
     return 0
 
 

@@ -14,7 +14,7 @@ PIP_FLAGS ?= --disable-pip-version-check --quiet
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 
-.PHONY: run test setup java lint bench clean help
+.PHONY: run test setup java chromium lint bench clean help
 
 help:
 	@echo "make run    set up .venv and run the demo pipeline on $(LAKEHOUSE)"
@@ -34,6 +34,18 @@ java:
 	  fi; \
 	fi
 
+# Debian's Chromium renders the HTML report in the tests (headless); without it those tests skip, saying why.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "Chromium not found: installing Debian's chromium with apt-get (the report's browser tests)"; \
+	    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+	      || echo "warning: could not install chromium; the report's browser tests will be skipped"; \
+	  else \
+	    echo "note: chromium is not installed (sudo apt-get install chromium); the report's browser tests will be skipped"; \
+	  fi; \
+	fi
+
 $(STAMP): pyproject.toml setup.py
 	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found: install Python 3.10-3.12"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -46,7 +58,7 @@ setup: java $(STAMP)
 run: setup
 	$(VENV)/bin/leadlake demo --lakehouse $(LAKEHOUSE)
 
-test: setup
+test: setup chromium
 	$(VENV)/bin/ruff check .
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests"; exit 1; fi; exit $$rc

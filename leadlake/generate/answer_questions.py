@@ -8,8 +8,9 @@ escalate to a person, with every reason that holds:
 
 - ``no_article``: the best article is not similar enough
   (``escalation.min_similarity``): a reply would answer another question;
-- ``angry``: the tone classifier (zero-shot over the tone anchors in conf)
-  finds the customer angry: a template will not calm them;
+- ``angry``: the customer uses words of anger (``escalation.angry_words``)
+  or the tone classifier (zero-shot over the tone anchors in conf) is sure
+  they are angry: a template will not calm them;
 - ``value_at_risk``: the customer is in a value segment and churn risk
   conf names (from ``gold.customer_clv``, when it exists).
 
@@ -20,6 +21,7 @@ Rows are upserted on (source, question_id); the vectors come from
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame
@@ -52,6 +54,7 @@ class Escalation:
     """``service.escalation`` in conf."""
 
     min_similarity: float
+    angry_words: tuple[str, ...]
     angry_min: float
     value_segments: tuple[str, ...]
     churn_risk: tuple[str, ...]
@@ -113,6 +116,13 @@ def _summary(body) -> F.Column:
     return F.array_join(F.slice(sentences, 1, SUMMARY_SENTENCES), " ")
 
 
+def angry_words(text: F.Column, words: tuple[str, ...]) -> F.Column:
+    """Whether ``text`` holds any of ``words`` (whole words or phrases, any case)."""
+    if not words:
+        return F.lit(False)
+    return F.coalesce(text.rlike(r"(?i)\b(" + "|".join(re.escape(w) for w in words) + r")\b"), F.lit(False))
+
+
 def tone_classifier(lh: Lakehouse, spec: EncoderSpec) -> TextClassifier:
     anchors = {str(k): [str(x) for x in v] for k, v in (lh.conf.get("service.escalation.tone") or {}).items()}
     if set(anchors) != {"angry", "calm"}:
@@ -166,7 +176,7 @@ def answer_questions(lh: Lakehouse, spec: EncoderSpec) -> ServiceReport:
             people = people.withColumn("value_segment", F.lit(None).cast("string")).withColumn(
                 "churn_risk", F.lit(None).cast("string"))
         no_article = F.coalesce(F.col("similarity"), F.lit(0.0)) < esc.min_similarity
-        angry = F.col("p_angry") >= esc.angry_min
+        angry = (F.col("p_angry") >= esc.angry_min) | angry_words(F.col("text"), esc.angry_words)
         at_risk = F.coalesce(F.col("value_segment").isin(list(esc.value_segments))
                              & F.col("churn_risk").isin(list(esc.churn_risk)), F.lit(False))
         reasons = F.filter(F.array(F.when(no_article, "no_article"), F.when(angry, "angry"),

@@ -106,8 +106,12 @@ def line_chart(name: str, title: str, series: Mapping[str, Sequence[tuple[float,
 
 
 def histogram(name: str, title: str, values: Sequence[float], *, bins: int = 20, x_label: str = "",
-              log_scale: bool = False) -> str:
-    """Counts of ``values`` in equal-width bins (of log10(1 + value) when ``log_scale``: CLV is long-tailed)."""
+              log_scale: bool = False, share: bool = False) -> str:
+    """Counts of ``values`` in equal-width bins (of log10(1 + value) when ``log_scale``: CLV is long-tailed).
+
+    ``share`` labels the bars as shares of all values: right when the values
+    are evenly spaced quantiles of a bigger population, whose counts mean nothing.
+    """
     vals = [math.log10(1 + max(v, 0.0)) if log_scale else float(v) for v in values if v is not None]
     if not vals:
         return _figure(name, title, '<text x="20" y="40">no data</text>')
@@ -121,19 +125,22 @@ def histogram(name: str, title: str, values: Sequence[float], *, bins: int = 20,
     top = max(counts) or 1
     bw = pw / bins
     parts = []
+    def label(c: int) -> str:
+        return f"{c / len(vals):.0%}" if share else str(c)
+
     for i, c in enumerate(counts):
         h = ph * c / top
         edge = lo + (hi - lo) * i / bins
         shown = 10 ** edge - 1 if log_scale else edge
         parts.append(f'<rect class="point" data-value="{c}" x="{left + i * bw + 1:.1f}" y="{TOP + ph - h:.1f}" '
                      f'width="{bw - 2:.1f}" height="{max(h, 0.5):.1f}" fill="{PALETTE[0]}"><title>from '
-                     f'{_fmt(shown)}: {c}</title></rect>')
+                     f'{_fmt(shown)}: {label(c)}</title></rect>')
     for frac in (0.0, 0.5, 1.0):
         edge = lo + (hi - lo) * frac
         shown = 10 ** edge - 1 if log_scale else edge
         parts.append(f'<text x="{left + pw * frac:.1f}" y="{TOP + ph + 14}" text-anchor="middle" font-size="10">'
                      f'{_fmt(shown)}</text>')
-    parts.append(f'<text x="{left - 4}" y="{TOP + 4}" text-anchor="end" font-size="10">{top}</text>')
+    parts.append(f'<text x="{left - 4}" y="{TOP + 4}" text-anchor="end" font-size="10">{label(top)}</text>')
     parts.append(f'<text x="{left + pw / 2:.0f}" y="{HEIGHT - 8}" text-anchor="middle" font-size="11" '
                  f'fill="#555">{escape(x_label)}{" (log scale)" if log_scale else ""}</text>')
     return _figure(name, title, "".join(parts))

@@ -135,8 +135,8 @@ def value_section(lh: Lakehouse) -> Section:
     s = Section(title)
     clv = s.read(lh, catalog.CUSTOMER_CLV, ["customer_id", "clv_12m", "value_segment", "churn_risk"])
     quantiles = clv.approxQuantile("clv_12m", [i / 200 for i in range(201)], 0.001)
-    s.parts.append(histogram("clv_distribution", "Expected 12-month value per customer", quantiles,
-                             x_label="clv_12m", log_scale=True))
+    s.parts.append(histogram("clv_distribution", "Expected 12-month value per customer (share of customers)",
+                             quantiles, x_label="clv_12m", log_scale=True, share=True))
     s.text("The distribution is drawn from 201 quantiles of clv_12m, so it costs the same for any number of "
            "customers.")
     segments = clv.groupBy("value_segment").agg(F.count(F.lit(1)).alias("n"), F.sum("clv_12m").alias("total"),
@@ -260,16 +260,15 @@ def recommendations_section(lh: Lakehouse) -> Section:
         s.text(f"Held-out ranking quality (each customer's latest purchases), MLflow run {run[:12]}:")
         s.parts.append(table(["model", *cols], [[x, *(f"{m.get(f'{x}_{c}', float('nan')):.3f}" for c in cols)]
                                                  for x in models], numeric=(1, 2, 3, 4)))
-    top = recs.where("rank = 1").groupBy("product_id").count().orderBy(F.desc("count"), "product_id").limit(10)
-    if lh.exists(lh.conf.get("reco.products.table")):
-        names = lh.read(lh.conf.get("reco.products.table")).select(
-            F.col(lh.conf.get("reco.products.id")).cast("string").alias("product_id"),
-            F.col("name").cast("string").alias("name"))
-        top = top.join(names, "product_id", "left").orderBy(F.desc("count"), "product_id")
-    rows = top.collect()
+    top = recs.where("rank = 1").groupBy("product_id").count().withColumn("name", F.col("product_id"))
+    products = lh.conf.get("reco.products.table")
+    if lh.exists(products):
+        names = lh.read(products).select(F.col(lh.conf.get("reco.products.id")).cast("string").alias("product_id"),
+                                         F.col("name").cast("string").alias("_name"))
+        top = top.join(names, "product_id", "left").withColumn("name", F.coalesce("_name", "product_id"))
+    rows = top.orderBy(F.desc("count"), "product_id").limit(10).collect()
     s.parts.append(bar_chart("top_recommendations", "Products most often recommended first",
-                             [r["name"] if r.get("name") else r["product_id"] for r in rows],
-                             [int(r["count"]) for r in rows], value_label="people"))
+                             [r["name"] for r in rows], [int(r["count"]) for r in rows], value_label="people"))
     return s
 
 

@@ -37,6 +37,7 @@ def _tables(lh: Lakehouse) -> None:
         (None, "L1", _ago(3), "Please send a quote for 40 seats.", "neutral", "other", "quotes"),
         (None, "L2", _ago(4), "Can we see a demo next week?", "neutral", "other", "demos"),
     ]
+    signals.append(("C1", None, _ago(30), "The app is slow.", "negative", "user_experience", "slow app"))
     lh.write(spark.createDataFrame(signals, "customer_id string, lead_id string, ts timestamp, text string, "
                                             "sentiment_label string, need_category string, topic_label string"),
              "silver.text_signals")
@@ -67,7 +68,7 @@ def briefed(spark, tmp_path_factory):
 def test_need_briefs_count_this_week_against_last_and_name_the_customers_and_revenue(briefed):
     lh, report = briefed
     rows = {(r.subject_kind, r.subject): r for r in lh.read(TABLE).collect()}
-    assert report.needs == 2 and report.week == "2025-06-30"
+    assert report.needs == 3 and report.week == "2025-06-30"
     pricing = rows[("need", "pricing")]
     assert (pricing.recent, pricing.prior, pricing.customers, pricing.at_risk) == (3, 1, 3, 2)
     assert str(pricing.week) == "2025-06-30" and pricing.period_days == 7 and pricing.grounded
@@ -78,6 +79,9 @@ def test_need_briefs_count_this_week_against_last_and_name_the_customers_and_rev
     service = rows[("need", "service_quality")]
     assert (service.recent, service.prior) == (1, 3) and "down from 3" in service.brief
     assert ("need", "other") not in rows
+    quiet = rows[("need", "user_experience")]
+    assert (quiet.recent, quiet.prior) == (0, 0)
+    assert "0 mentions in the 7 days to 2025-06-30, the same as 0" in quiet.brief
 
 
 def test_segment_briefs_count_new_leads_and_quote_a_lead_of_the_segment(briefed):

@@ -77,7 +77,6 @@ spark:
   profile: cluster
   conf: {spark.sql.shuffle.partitions: 4}
 leads: {model: {max_iter: 8, max_depth: 3}}
-clv: {model: {max_iter: 6}}
 pipeline:
   ingest: [{table: leads, input: %(export)s, format: csv}]
 """
@@ -106,9 +105,10 @@ def test_the_whole_pipeline_on_the_cluster_with_the_lakehouse_in_s3(cluster, s3_
     conf.write_text(CLUSTER_CONF % {"export": export})
     submit_env = {**env, **aws, "LEADLAKE_CONF": str(conf), "HOME": str(home),
                   "LEADLAKE_CACHE": str(home / "cache")}
-    # Every kind of work the executors do: generate, ingest with MERGE, embed (pandas UDF), mine (classifier,
-    # K-Means), train and score Spark ML models; the other stages repeat these on other tables.
-    stages = ["demo-data", "ingest", "embed", "mine-needs", "train-leads", "score-leads", "train-clv", "score-clv"]
+    # Each kind of work executors do once: generate (mapInPandas), ingest with a MERGE, embed (a model in a pandas
+    # UDF), train a Spark ML model logged to MLflow under the bucket, load it back and score. The other stages
+    # repeat these kinds on other tables; they run in local mode in the notebook test.
+    stages = ["demo-data", "ingest", "embed", "train-leads", "score-leads"]
     lakehouse = "s3://crm/lh"
     proc = subprocess.run([str(CLUSTER), "submit", "run", "--lakehouse", lakehouse, "--demo", "--leads",
                            str(PIPELINE_LEADS), "--only", *stages], env=submit_env, cwd=work, capture_output=True,
@@ -132,9 +132,7 @@ def test_the_whole_pipeline_on_the_cluster_with_the_lakehouse_in_s3(cluster, s3_
     assert scores.num_rows == len(leads) == len(set(scores["lead_id"].to_pylist()))
     assert all(0.0 <= p <= 1.0 for p in scores["p_convert"].to_pylist())
     assert set(scores["tier"].to_pylist()) <= {"high", "mid", "low"}
-    assert rows("gold/customer_clv").num_rows == rows("bronze/customers").num_rows > 0
-    assert rows("silver/text_signals").num_rows > 0
-    assert rows("gold/need_insights").num_rows > 0
+    assert rows("silver/text_embeddings").num_rows > 0
     assert list(work.iterdir()) == [], "files were written under the working directory"
     executor_dirs = sorted(run_dir.glob("work-*/app-*/*"))
     assert {p.parents[1].name for p in executor_dirs} == {"work-1", "work-2"}, executor_dirs

@@ -83,3 +83,14 @@ def test_a_rerun_writes_the_same_replies(answered):
     answer_questions(lh, spec)
     after = sorted(tuple(map(str, r)) for r in lh.read(TABLE, columns=cols).collect())
     assert before == after
+
+
+def test_the_demo_check_reports_hit_rates_and_escalation_agreement(answered):
+    from leadlake.jobs.demo import support_check
+
+    lh, _, _ = answered
+    line = support_check(lh)
+    assert line.startswith("service replies against the demo's answering articles (")
+    hit1 = float(line.split("hit@1 ")[1].split("%")[0])
+    hit3 = float(line.split("hit@3 ")[1].split("%")[0])
+    assert 75.0 <= hit1 <= hit3 and "escalation agrees on" in line, line

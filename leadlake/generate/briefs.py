@@ -59,7 +59,7 @@ class BriefReport:
 
 def _periods(ts: Column, as_of: Column, days: int) -> Column:
     return (F.when(ts > as_of - F.expr(f"INTERVAL {days} DAYS"), "recent")
-            .when(ts > as_of - F.expr(f"INTERVAL {2 * days} DAYS"), "prior"))
+            .when(ts > as_of - F.expr(f"INTERVAL {2 * days} DAYS"), "prior").otherwise("older"))
 
 
 def _direction() -> Column:

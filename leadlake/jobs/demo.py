@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from leadlake import catalog
 from leadlake.clv.scoring import format_segments, segment_summary
 from leadlake.demo.crm import MESSAGE_CLASS
+from leadlake.generate.answer_questions import escalation_agreement
 from leadlake.jobs import run as run_job
 from leadlake.jobs.mine_needs import format_top_needs
 from leadlake.jobs.score_leads import format_top_leads
@@ -40,6 +41,7 @@ def run(ctx, args: argparse.Namespace) -> int:
     print(needs_check(lh, load_needs(lh.models, encoder_spec(ctx.conf), ctx.conf).method))
     print(discovery_check(lh))
     print(campaign_check(lh))
+    print(support_check(lh))
     print(format_summaries(summarize_lakehouse(lh.root, lh.storage)))
     print(format_top_needs(lh, 10))
     print(format_top_leads(lh, 10))
@@ -84,3 +86,20 @@ def campaign_check(lh) -> str:
     parts = [f"{r.group} {r.n:,} (true effect {r.true:+.2f}, mean decile {r.decile:.1f}, predicted {r.uplift:+.3f})"
              for r in ranked.orderBy("decile").collect()]
     return "campaign audience against the demo's hidden effect (decile 1 = moved most): " + "; ".join(parts)
+
+
+def support_check(lh) -> str:
+    """The demo knows which article answers each support question and which need a person: say how often the
+    replies cited it first or in the top 3, and how often escalation agreed."""
+    replies = lh.read(catalog.SERVICE_REPLIES).where(F.col("source") == "bronze.support_questions")
+    truth = lh.read("eval.support_truth")
+    first = F.coalesce(F.col("article_ids")[0] == F.col("_truth"), F.lit(False))
+    top3 = F.array_contains(F.slice("article_ids", 1, 3), F.col("_truth"))
+    hits = replies.join(truth.where(F.col("article_id").isNotNull()).select(
+        "question_id", F.col("article_id").alias("_truth")), "question_id").agg(
+        F.count(F.lit(1)).alias("n"), F.avg(first.cast("double")).alias("h1"), F.avg(top3.cast("double")).alias("h3")
+    ).first()
+    m = escalation_agreement(replies, truth)
+    return (f"service replies against the demo's answering articles ({hits.n:,} answerable questions): hit@1 "
+            f"{hits.h1:.1%}, hit@3 {hits.h3:.1%}; escalation agrees on {m['agreement']:.1%} of {int(m['questions']):,} "
+            f"(precision {m['precision']:.2f}, recall {m['recall']:.2f})")

@@ -9,6 +9,7 @@ report: a report on a half-built lakehouse is still useful.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 from collections.abc import Callable
@@ -52,6 +53,19 @@ def _money(x: float | None) -> str:
     return "-" if x is None else f"{x:,.0f}"
 
 
+def section(title: str, *needs: tuple[str, str]) -> Callable[[Callable[[Lakehouse, Section], Section]],
+                                                               Callable[[Lakehouse], Section]]:
+    """A section builder that runs only when its tables exist; otherwise the section says what to run."""
+    def wrap(build: Callable[[Lakehouse, Section], Section]) -> Callable[[Lakehouse], Section]:
+        @functools.wraps(build)
+        def run(lh: Lakehouse) -> Section:
+            return _needs(lh, title, *needs) or build(lh, Section(title))
+
+        return run
+
+    return wrap
+
+
 def _needs(lh: Lakehouse, title: str, *tables_and_stages: tuple[str, str]) -> Section | None:
     """A section that says what to run when a table it needs is absent, or None when all exist."""
     absent = [(t, s) for t, s in tables_and_stages if not lh.exists(t)]
@@ -60,12 +74,8 @@ def _needs(lh: Lakehouse, title: str, *tables_and_stages: tuple[str, str]) -> Se
     return Section(title, missing="; ".join(f"{t} does not exist yet: run {s}" for t, s in absent))
 
 
-def leads_section(lh: Lakehouse) -> Section:
-    title = "Leads: funnel, tiers, lift and calibration"
-    gap = _needs(lh, title, (catalog.LEAD_SCORES, "score-leads"))
-    if gap:
-        return gap
-    s = Section(title)
+@section("Leads: funnel, tiers, lift and calibration", (catalog.LEAD_SCORES, "score-leads"))
+def leads_section(lh: Lakehouse, s: Section) -> Section:
     scores = s.read(lh, catalog.LEAD_SCORES, ["lead_id", "p_convert", "tier", "top_reasons", "is_junk",
                                               "segment_description"])
     outcome = lh.conf.get("leads.outcome")
@@ -127,12 +137,8 @@ def leads_section(lh: Lakehouse) -> Section:
     return s
 
 
-def value_section(lh: Lakehouse) -> Section:
-    title = "Customers: lifetime value, value segments, churn risk"
-    gap = _needs(lh, title, (catalog.CUSTOMER_CLV, "score-clv"))
-    if gap:
-        return gap
-    s = Section(title)
+@section("Customers: lifetime value, value segments, churn risk", (catalog.CUSTOMER_CLV, "score-clv"))
+def value_section(lh: Lakehouse, s: Section) -> Section:
     clv = s.read(lh, catalog.CUSTOMER_CLV, ["customer_id", "clv_12m", "value_segment", "churn_risk"])
     quantiles = clv.approxQuantile("clv_12m", [i / 200 for i in range(201)], 0.001)
     s.parts.append(histogram("clv_distribution", "Expected 12-month value per customer (share of customers)",
@@ -156,12 +162,8 @@ def value_section(lh: Lakehouse) -> Section:
     return s
 
 
-def needs_section(lh: Lakehouse) -> Section:
-    title = "Customer needs: what they ask for, and how it is trending"
-    gap = _needs(lh, title, (catalog.NEED_INSIGHTS, "mine-needs"))
-    if gap:
-        return gap
-    s = Section(title)
+@section("Customer needs: what they ask for, and how it is trending", (catalog.NEED_INSIGHTS, "mine-needs"))
+def needs_section(lh: Lakehouse, s: Section) -> Section:
     needs = s.read(lh, catalog.NEED_INSIGHTS).orderBy(F.desc("priority"), "need_id").limit(10).collect()
     s.parts.append(table(
         ["need", "topic", "mentions", "customers", "trend", "negative", "value at stake", "priority", "example"],
@@ -206,12 +208,8 @@ def _action_rows(lh: Lakehouse, s: Section) -> list:
     return ranked.where(F.col("_r") <= TOP_ROWS // 2).orderBy("person_kind", "_r").collect()
 
 
-def actions_section(lh: Lakehouse) -> Section:
-    title = "Next best actions to take this week"
-    gap = _needs(lh, title, (catalog.NEXT_BEST_ACTIONS, "next-actions"))
-    if gap:
-        return gap
-    s = Section(title)
+@section("Next best actions to take this week", (catalog.NEXT_BEST_ACTIONS, "next-actions"))
+def actions_section(lh: Lakehouse, s: Section) -> Section:
     counts = lh.read(catalog.NEXT_BEST_ACTIONS, columns=["action"]).groupBy("action").count().orderBy(
         F.desc("count"), "action").collect()
     s.parts.append(bar_chart("next_actions", "Actions by kind", [r["action"] for r in counts],
@@ -224,30 +222,26 @@ def actions_section(lh: Lakehouse) -> Section:
     return s
 
 
-def _latest_metrics(lh: Lakehouse, section: str) -> tuple[str, dict[str, float]] | None:
+def _latest_metrics(lh: Lakehouse, domain: str) -> tuple[str, dict[str, float]] | None:
     """The newest MLflow run of a section's experiment: its id and metrics (None without one)."""
     try:
         import mlflow
 
         from leadlake.ml import tracking
 
-        tracking.start(lh.conf, section)
-        runs = mlflow.search_runs(experiment_names=[str(lh.conf.get(f"{section}.mlflow.experiment"))],
+        tracking.start(lh.conf, domain)
+        runs = mlflow.search_runs(experiment_names=[str(lh.conf.get(f"{domain}.mlflow.experiment"))],
                                   order_by=["attributes.start_time DESC"], max_results=1, output_format="list")
     except Exception as exc:  # a report without metrics is still a report
-        log.warning("no MLflow metrics for %s: %s", section, exc)
+        log.warning("no MLflow metrics for %s: %s", domain, exc)
         return None
     if not runs:
         return None
     return runs[0].info.run_id, dict(runs[0].data.metrics)
 
 
-def recommendations_section(lh: Lakehouse) -> Section:
-    title = "Product recommendations"
-    gap = _needs(lh, title, (catalog.RECOMMENDATIONS, "recommend"))
-    if gap:
-        return gap
-    s = Section(title)
+@section("Product recommendations", (catalog.RECOMMENDATIONS, "recommend"))
+def recommendations_section(lh: Lakehouse, s: Section) -> Section:
     recs = s.read(lh, catalog.RECOMMENDATIONS, ["user_kind", "user_id", "product_id", "rank", "source"])
     people = {r["user_kind"]: int(r["n"]) for r in recs.groupBy("user_kind").agg(
         F.countDistinct("user_id").alias("n")).collect()}
@@ -272,12 +266,8 @@ def recommendations_section(lh: Lakehouse) -> Section:
     return s
 
 
-def campaigns_section(lh: Lakehouse) -> Section:
-    title = "Campaign audience by uplift"
-    gap = _needs(lh, title, (catalog.CAMPAIGN_AUDIENCES, "plan-campaign"))
-    if gap:
-        return gap
-    s = Section(title)
+@section("Campaign audience by uplift", (catalog.CAMPAIGN_AUDIENCES, "plan-campaign"))
+def campaigns_section(lh: Lakehouse, s: Section) -> Section:
     audience = s.read(lh, catalog.CAMPAIGN_AUDIENCES, ["campaign", "person_id", "uplift", "decile", "in_audience"])
     by_decile = audience.groupBy("decile").agg(F.avg("uplift").alias("uplift"), F.count(F.lit(1)).alias("n"),
                                                F.sum(F.col("in_audience").cast("int")).alias("chosen")) \
@@ -301,12 +291,8 @@ def campaigns_section(lh: Lakehouse) -> Section:
     return s
 
 
-def briefs_section(lh: Lakehouse) -> Section:
-    title = "Insight briefs"
-    gap = _needs(lh, title, (catalog.INSIGHT_BRIEFS, "write-briefs"))
-    if gap:
-        return gap
-    s = Section(title)
+@section("Insight briefs", (catalog.INSIGHT_BRIEFS, "write-briefs"))
+def briefs_section(lh: Lakehouse, s: Section) -> Section:
     briefs = s.read(lh, catalog.INSIGHT_BRIEFS).orderBy("subject_kind", F.desc("weight"), "subject").limit(
         2 * TOP_ROWS).collect()
     for b in briefs:

@@ -46,6 +46,7 @@ def test_every_question_gets_a_row_citing_articles_or_a_person(answered):
         assert r.reply and r.grounded and r.escalate == bool(r.escalate_reasons), r
         if not r.escalate:
             assert r.article_id in r.article_ids[:1] and f'"{r.article_title}" ({r.article_id})' in r.reply
+            assert all(f"({other})" in r.reply for other in r.article_ids[1:]), r.reply
         else:
             assert "our customer success team" in r.reply
     assert report.answered == sum(1 for r in rows if not r.escalate) > 0

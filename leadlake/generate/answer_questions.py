@@ -161,8 +161,12 @@ def answer_questions(lh: Lakehouse, spec: EncoderSpec) -> ServiceReport:
                                                 F.round("similarity", 4).alias("similarity"),
                                                 F.round("keyword", 4).alias("keyword_score"),
                                                 F.round("hybrid", 4).alias("score"))
-            cited = top.groupBy("question_key").agg(F.transform(F.array_sort(F.collect_list(F.struct(
-                "rank", "article_id"))), lambda s: s["article_id"]).alias("article_ids"))
+            ordered = F.array_sort(F.collect_list(F.struct("rank", "article_id", "title")))
+            also = F.transform(F.slice(ordered, 2, settings.k), lambda a: F.format_string('"%s" (%s)', a["title"],
+                                                                                          a["article_id"]))
+            cited = top.groupBy("question_key").agg(F.transform(ordered, lambda a: a["article_id"]).alias(
+                "article_ids"), F.when(F.size(also) > 0, F.concat(F.lit("See also "), F.array_join(also, ", "),
+                                                                  F.lit("."))).otherwise("").alias("see_also"))
         tone = tone_classifier(lh, spec)
         toned = tone.classify(asked, spec, embedding_col="embedding", keep_probs=True)
         p_angry = F.col("_label_probs")[tone.labels.index("angry")]
@@ -189,6 +193,7 @@ def answer_questions(lh: Lakehouse, spec: EncoderSpec) -> ServiceReport:
                     .otherwise(F.lit(templates["escalate_with_article"])))
         facts = F.to_json(F.struct(
             F.substring("text", 1, 300).alias("question"), "article_id", "article_title", "article_summary",
+            F.coalesce("see_also", F.lit("")).alias("see_also"),
             "escalate", F.array_join("escalate_reasons", ", ").alias("escalate_reasons"),
             F.lit(esc.team).alias("team")))
         requests = people.select(F.col("question_key").alias("key"), F.lit(INSTRUCTION).alias("instruction"),

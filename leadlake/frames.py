@@ -17,3 +17,8 @@ def with_overall(df: DataFrame, *aggs: Column) -> DataFrame:
     not the model), so cache ``df`` only when those columns are costly.
     """
     return df.crossJoin(F.broadcast(df.agg(*aggs)))
+
+
+def reason_label(reason: Column) -> Column:
+    """A lead's top reason without its weight ("seniority=vp (+0.47)" -> "seniority=vp"), for people to read."""
+    return F.regexp_replace(reason, r"\s*\([+-]?\d+(?:\.\d+)?\)\s*$", "")

@@ -149,13 +149,15 @@ def answer_questions(lh: Lakehouse, spec: EncoderSpec) -> ServiceReport:
     asked = asked.where(F.col("embedding").isNotNull()).unionByName(embed(missing, "text", "embedding", spec=spec))
     asked = asked.persist()
     articles = knowledge_base(lh, spec).persist()
+    top = people = None
     try:
         with stage(log, "find the best help articles for every question") as st:
             st.rows = n = asked.count()
             pairs = scored_pairs(asked.select("question_key", "text", "embedding"),
                                  articles.select("article_id", "text", "embedding"), settings)
+            # best and cited both read the ranking: scored once, kept (k rows per question).
             top = ranked(pairs, "hybrid", settings.k).join(articles.select("article_id", "title", "body"),
-                                                           "article_id")
+                                                           "article_id").persist()
             best = top.where("rank = 1").select("question_key", "article_id", F.col("title").alias("article_title"),
                                                 _summary(F.col("body")).alias("article_summary"),
                                                 F.round("similarity", 4).alias("similarity"),
@@ -212,11 +214,11 @@ def answer_questions(lh: Lakehouse, spec: EncoderSpec) -> ServiceReport:
             st.rows = lh.row_count(TABLE)
         counts = people.select(F.explode("escalate_reasons").alias("r")).groupBy("r").count().collect()
         answered = people.where(~F.col("escalate")).count()
-        people.unpersist()
         return ServiceReport(n, answered, {r["r"]: int(r["count"]) for r in counts}, str(report))
     finally:
-        articles.unpersist()
-        asked.unpersist()
+        for frame in (people, top, articles, asked):
+            if frame is not None:
+                frame.unpersist()
 
 
 def escalation_agreement(replies: DataFrame, truth: DataFrame) -> dict[str, float]:
@@ -234,10 +236,4 @@ def escalation_agreement(replies: DataFrame, truth: DataFrame) -> dict[str, floa
     return {"questions": float(row["n"] or 0), "agreement": float(row["agree"] or 0.0),
             "precision": (row["tp"] or 0) / max(1, row["pp"] or 0), "recall": (row["tp"] or 0) / max(1, row["ap"] or 0),
             "value_at_risk": float(row["value"] or 0)}
-
-
-def best_article_rank(replies: DataFrame) -> DataFrame:
-    """(question_id, article_id, rank) of every cited article: what hit@k is computed from."""
-    return replies.select("question_id", F.posexplode("article_ids").alias("pos", "article_id")).select(
-        "question_id", "article_id", (F.col("pos") + 1).alias("rank"))
 

@@ -60,8 +60,8 @@ def keyword_scores(questions: DataFrame, articles: DataFrame, k1: float = 1.2, b
     ``questions``: question_key, text; ``articles``: article_id, text.
     """
     docs = articles.select("article_id", terms(F.col("text")).alias("_t")).withColumn("_len", F.size("_t"))
-    n_docs = docs.count()
-    avg_len = docs.agg(F.avg("_len")).first()[0] or 1.0
+    stats = docs.agg(F.count(F.lit(1)).alias("n"), F.avg("_len").alias("avg")).first()
+    n_docs, avg_len = stats["n"], stats["avg"] or 1.0
     tf = docs.select("article_id", "_len", F.explode("_t").alias("term")).groupBy("article_id", "_len", "term") \
         .agg(F.count(F.lit(1)).alias("tf"))
     idf = tf.groupBy("term").agg(F.count(F.lit(1)).alias("df")).select(

@@ -20,7 +20,6 @@ grounded in the same facts. Rows are upserted on (person_kind, person_id).
 from __future__ import annotations
 
 import logging
-import re
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window
@@ -28,6 +27,7 @@ from pyspark.sql import functions as F
 
 from leadlake import catalog
 from leadlake.errors import ConfError
+from leadlake.frames import reason_label
 from leadlake.generate.runner import generate_texts
 from leadlake.lakehouse import Lakehouse
 from leadlake.progress import stage
@@ -39,7 +39,6 @@ TABLE = catalog.NEXT_BEST_ACTIONS
 INSTRUCTION = ("Write a short, personalised message for a {channel} from our {owner} to {first_name} at {company}: "
                "the goal is to {action}. Two sentences to open, then two or three talking points. Say only what "
                "the facts say.")
-_REASON_WEIGHT = re.compile(r"\s*\([+-]?\d+(?:\.\d+)?\)\s*$")
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,7 @@ def lead_candidates(lh: Lakehouse) -> DataFrame | None:
     else:
         leads = leads.withColumn("pricing_visits", F.lit(None).cast("long"))
     reasons = F.transform(F.coalesce("top_reasons", F.array().cast("array<string>")),
-                          lambda r: F.regexp_replace(r, _REASON_WEIGHT.pattern, ""))
+                          reason_label)
     why = F.concat(F.initcap("tier"), F.lit("-tier lead, score "), F.col("score").cast("string"),
                    F.when(F.size(reasons) > 0, F.concat(F.lit(": "), F.array_join(reasons, ", "))).otherwise(F.lit("")),
                    F.lit("."))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html import escape
@@ -20,12 +19,12 @@ from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from leadlake import catalog
+from leadlake.frames import reason_label
 from leadlake.lakehouse import Lakehouse
 from leadlake.report.charts import bar_chart, histogram, line_chart, table
 
 log = logging.getLogger("leadlake.report")
 
-_REASON_WEIGHT = re.compile(r"\s*\([+-]?\d+(?:\.\d+)?\)\s*$")
 TOP_ROWS = 12
 
 
@@ -122,7 +121,7 @@ def leads_section(lh: Lakehouse, s: Section) -> Section:
             s.text(f"Top-decile lift {lift[0][1]:.2f}x over an average conversion of {overall:.1%} on "
                    f"{sum(r['n'] for r in deciles):,} closed deals.")
     reasons = scores.select(F.explode("top_reasons").alias("r")).select(
-        F.regexp_replace("r", _REASON_WEIGHT.pattern, "").alias("reason")).groupBy("reason").count() \
+        reason_label(F.col("r")).alias("reason")).groupBy("reason").count() \
         .orderBy(F.desc("count"), "reason").limit(10).collect()
     if reasons:
         s.parts.append(bar_chart("lead_reasons", "Most common reasons among the leads' top reasons",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -154,15 +155,24 @@ class Widgets:
         return self.values[name]
 
 
+class NotebookRuns(NamedTuple):
+    lakehouse: Path
+    conf_file: Path
+    printed: dict[str, str]
+    logs: list[str]
+
+
 @pytest.fixture(scope="session")
-def notebook_runs(spark, tmp_path_factory):
+def notebook_runs(spark, tmp_path_factory) -> NotebookRuns:
     """The whole pipeline, built by running every stage's Databricks notebook in order on the local session.
 
-    Returns (lakehouse, conf file, {notebook: printed output}). Later tests
-    (Spark Connect) score on what these notebooks trained.
+    Keeps what each notebook printed and every log line the stages wrote, so
+    later tests can check what a person would see (the privacy scan); later
+    tests (Spark Connect, the report) also score and read what these notebooks trained.
     """
     import contextlib
     import io
+    import logging
     import runpy
 
     root = tmp_path_factory.mktemp("notebook-lakehouse")
@@ -173,13 +183,27 @@ def notebook_runs(spark, tmp_path_factory):
     lakehouse = root / "lh"
     notebooks = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.py"))
     printed: dict[str, str] = {}
-    for nb in notebooks:
-        if nb.stem == "00_overview":
-            continue
-        widgets = Widgets({"lakehouse": str(lakehouse), "conf": str(conf_file), "leads": str(PIPELINE_LEADS)})
-        dbutils = type("DBUtils", (), {"widgets": widgets})()
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            runpy.run_path(str(nb), init_globals={"spark": spark, "dbutils": dbutils}, run_name="__main__")
-        printed[nb.stem] = out.getvalue()
-    return lakehouse, conf_file, printed
+    logs: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            logs.append(self.format(record))
+
+    ours = logging.getLogger("leadlake")  # what `leadlake run` prints to stderr, at its default level
+    level, keep = ours.level, Keep(level=logging.INFO)
+    ours.addHandler(keep)
+    ours.setLevel(logging.INFO)
+    try:
+        for nb in notebooks:
+            if nb.stem == "00_overview":
+                continue
+            widgets = Widgets({"lakehouse": str(lakehouse), "conf": str(conf_file), "leads": str(PIPELINE_LEADS)})
+            dbutils = type("DBUtils", (), {"widgets": widgets})()
+            out = io.StringIO()
+            with contextlib.redirect_stdout(out):
+                runpy.run_path(str(nb), init_globals={"spark": spark, "dbutils": dbutils}, run_name="__main__")
+            printed[nb.stem] = out.getvalue()
+    finally:
+        ours.removeHandler(keep)
+        ours.setLevel(level)
+    return NotebookRuns(lakehouse, conf_file, printed, logs)

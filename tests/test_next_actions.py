@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from leadlake.generate.next_actions import TABLE, next_actions
@@ -9,6 +11,7 @@ from leadlake.lakehouse import Lakehouse
 
 from .conftest import make_conf
 from .test_generate import ChatServer
+from .test_privacy import file_texts
 
 
 def _tables(lh: Lakehouse) -> None:
@@ -82,7 +85,8 @@ def test_why_is_one_sentence_and_the_draft_uses_only_the_facts(planned):
     assert all(r.generator == "template" and r.grounded for r in rows.values())
 
 
-def test_rerunning_changes_nothing_and_an_endpoint_writes_grounded_drafts(planned, spark, tmp_path):
+def test_rerunning_changes_nothing_and_an_endpoint_writes_grounded_drafts(planned, spark, tmp_path, monkeypatch,
+                                                                         caplog):
     lh, _ = planned
     cols = ["person_kind", "person_id", "action", "why", "draft"]
     before = {tuple(r) for r in lh.read(TABLE).select(*cols).collect()}
@@ -90,9 +94,16 @@ def test_rerunning_changes_nothing_and_an_endpoint_writes_grounded_drafts(planne
     assert {tuple(r) for r in lh.read(TABLE).select(*cols).collect()} == before
 
     server = ChatServer()
+    secret = "sk-fake-0123456789abcdef"  # the endpoint's key comes from the environment, and goes nowhere else
+    monkeypatch.setenv("LEADLAKE_TEST_LLM_KEY", secret)
+    ours = logging.getLogger("leadlake")
+    level = ours.level
+    ours.addHandler(caplog.handler)
+    ours.setLevel(logging.INFO)
     try:
         other = Lakehouse(spark, make_conf(tmp_path / "lh", generate={"generator": "openai", "openai": {
-            "base_url": server.url, "model": "demo-llm", "timeout_s": 5, "max_retries": 0}}))
+            "base_url": server.url, "model": "demo-llm", "timeout_s": 5, "max_retries": 0,
+            "api_key_env": "LEADLAKE_TEST_LLM_KEY"}}))
         _tables(other)
         # The test server answers "Hello <first_name>, <product> fits your team." from the facts it was sent.
         report = next_actions(other)
@@ -103,7 +114,13 @@ def test_rerunning_changes_nothing_and_an_endpoint_writes_grounded_drafts(planne
         assert other.read("silver.generations").count() == 7
         sent = " ".join(str(r["body"]) for r in server.requests)
         assert "retention offer" in sent and "Company 9" in sent  # the facts, and only them, went out
+        assert {r["auth"] for r in server.requests} == {f"Bearer {secret}"}
+        files = list(file_texts(tmp_path / "lh"))
+        assert len(files) > 10 and not [path for path, text in files if secret in text]
+        assert "generator" in caplog.text and secret not in caplog.text + str(report) + repr(other.conf)
     finally:
+        ours.removeHandler(caplog.handler)
+        ours.setLevel(level)
         server.httpd.shutdown()
 
 

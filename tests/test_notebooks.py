@@ -11,7 +11,7 @@ from .conftest import PIPELINE_LEADS
 
 
 def test_each_notebook_runs_its_stage_and_together_they_build_the_lakehouse(notebook_runs):
-    lakehouse, _, printed = notebook_runs
+    lakehouse, printed = notebook_runs.lakehouse, notebook_runs.printed
     assert len(printed) == len(STAGE_NAMES)
     for stem, out in printed.items():
         stage = stem.split("_", 1)[1].replace("_", "-")

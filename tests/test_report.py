@@ -85,7 +85,7 @@ def coloured_pixels(image, colour=BLUE, tolerance: int = 12) -> int:
 
 @pytest.fixture(scope="module")
 def full_report(notebook_runs, spark, tmp_path_factory):
-    lakehouse, conf_file, _ = notebook_runs
+    lakehouse, conf_file = notebook_runs.lakehouse, notebook_runs.conf_file
     lh = Lakehouse(spark, load_conf(str(conf_file), lakehouse=str(lakehouse)))
     out = tmp_path_factory.mktemp("report") / "report.html"
     return lh, write_report(lh, str(out)), out

@@ -59,7 +59,7 @@ def connect_server(tmp_path_factory):
 def test_score_stages_run_through_a_spark_connect_session(notebook_runs, connect_server):
     """The client process has no JVM: the delta-rs source is registered over the connection and runs in
     the server's Python workers; the champion models (custom Python stages included) load and score there."""
-    lakehouse, conf, _ = notebook_runs
+    lakehouse, conf = notebook_runs.lakehouse, notebook_runs.conf_file
     before = DeltaTable(str(lakehouse / "gold" / "lead_scores")).version()
     env = {**os.environ, "SPARK_REMOTE": connect_server}
     proc = subprocess.run([sys.executable, "-m", "leadlake.cli", "run", "--lakehouse", str(lakehouse), "--conf",

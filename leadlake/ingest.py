@@ -78,7 +78,9 @@ def _sniff_text(path: str, encoding: str) -> str:
     head = files[0].open("rb").read(SNIFF_BYTES)
     if not head.strip():
         raise IngestError(f"{files[0]} is empty")
-    if b"\x00" in head:
+    # UTF-16 and binary files are full of NUL bytes; a text export with a stray NUL in one cell is still text,
+    # and that row is judged by the contract like any other.
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head.count(b"\x00") > max(2, len(head) // 100):
         hint = " (it looks like UTF-16; re-export as UTF-8)" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
         raise IngestError(f"{files[0]} is not a text file{hint}")
     try:
@@ -165,6 +167,10 @@ def read_export(
 
 def _prepare(df: DataFrame, fmt: str, path: str, corrupt: str | None) -> DataFrame:
     """Add where each row came from, its position in the file, and the raw record."""
+    # Spark's JSON reader keeps bytes that are not UTF-8 as they are; Python and Arrow cannot decode them
+    # later. They become U+FFFD here, which the contract reports as invalid_utf8 (the CSV reader does the same).
+    df = df.select(*[F.make_valid_utf8(F.col(f"`{f.name}`")).alias(f.name) if isinstance(f.dataType, T.StringType)
+                     else F.col(f"`{f.name}`") for f in df.schema.fields])
     data_cols = [c for c in df.columns if c != corrupt]
     source = F.col("_metadata.file_path") if fmt != "delta" else F.lit(path)
     raw = F.to_json(F.struct(*[F.col(f"`{c}`") for c in data_cols]))

@@ -29,6 +29,9 @@ ENTITY = T.StructType([
 LABELS = {"PRODUCT": "product", "FEATURE": "feature", "ORG": "organisation", "MONEY": "money",
           "DATE": "date", "TIME": "date"}
 _DISABLED = ("parser", "tagger", "lemmatizer", "attribute_ruler", "senter", "morphologizer")
+# spaCy refuses texts over nlp.max_length (1,000,000 characters) and its memory grows with length; a pasted
+# log or a 1 MB e-mail thread is read for entities in its first 100,000 characters (start/end stay exact).
+MAX_CHARS = 100_000
 
 
 @functools.lru_cache(maxsize=4)
@@ -52,7 +55,7 @@ def load_ner(model: str, products: tuple[str, ...], features: tuple[str, ...], o
 
 def entities_of(nlp, texts: list[str]) -> list[list[dict]]:
     out = []
-    for doc in nlp.pipe(texts, batch_size=256):
+    for doc in nlp.pipe((t[:MAX_CHARS] for t in texts), batch_size=256):
         seen, ents = set(), []
         for ent in doc.ents:
             label = LABELS.get(ent.label_)

@@ -91,7 +91,13 @@ def join(root: str, *parts: str) -> str:
     rel = posixpath.normpath("/".join(rel_parts)) if rel_parts else "."
     if rel == "." or rel == ".." or rel.startswith("../"):
         raise ConfError(f"{'/'.join(rel_parts) or '(empty)'} resolves outside the lakehouse root {base}")
-    return f"{base.rstrip('/')}/{rel}"
+    out = f"{base.rstrip('/')}/{rel}"
+    # On a local disk a symlink inside the root can point anywhere: writes through it would land outside.
+    if is_local(base) and os.path.lexists(base):
+        real_base, real = os.path.realpath(base), os.path.realpath(out)
+        if os.path.commonpath([real_base, real]) != real_base:
+            raise ConfError(f"{rel} is a link to {real}, outside the lakehouse root {base}")
+    return out
 
 
 def storage_options(uri: str, spark_conf: Mapping[str, str] | None = None,

@@ -104,3 +104,21 @@ def test_spark_ml_models_round_trip_through_a_bucket(spark, s3_server, monkeypat
     assert loaded.coefficients == model.coefficients
     assert store.read_json("heads", "demo", "labels.json") == ["a", "b"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_symlink_inside_a_local_lakehouse_cannot_lead_writes_outside_it(spark, tmp_path):
+    from leadlake.lakehouse import Lakehouse
+
+    root, outside = tmp_path / "lh", tmp_path / "outside"
+    (root / "bronze").mkdir(parents=True)
+    outside.mkdir()
+    (root / "bronze" / "leads").symlink_to(outside, target_is_directory=True)
+    (root / "silver").symlink_to(outside, target_is_directory=True)
+    lh = Lakehouse(spark, make_conf(root))
+    for table in ("bronze.leads", "silver.lead_features"):
+        with pytest.raises(ConfError, match="outside the lakehouse root"):
+            lh.write(spark.createDataFrame([("L1",)], "lead_id string"), table)
+    assert list(outside.iterdir()) == []
+    # A root that is itself a link (a mounted volume) is fine: only what is under it must stay under it.
+    (tmp_path / "mounted").symlink_to(root, target_is_directory=True)
+    assert locations.join(str(tmp_path / "mounted"), "gold/x") == f"{tmp_path}/mounted/gold/x"

@@ -77,6 +77,8 @@ JOBS: tuple[JobSpec, ...] = (
             "write one self-contained HTML report of leads, value, needs, actions and campaigns"),
     JobSpec("export-model", "leadlake.jobs.export_model", "export the sentence encoder to ONNX (optionally int8)",
             needs_spark=False),
+    JobSpec("vacuum", "leadlake.jobs.vacuum",
+            "delete data files no reader needs: left by killed writers, or replaced long ago", needs_spark=False),
     JobSpec(
         "tables",
         "leadlake.jobs.tables",

@@ -102,7 +102,7 @@ REASON = re.compile(r"^(malformed_row|invalid_utf8|missing_required|bad_date|bad
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
-@settings(max_examples=4, deadline=None, derandomize=True, database=None, print_blob=True,
+@settings(max_examples=3, deadline=None, derandomize=True, database=None, print_blob=True,
           phases=[Phase.explicit, Phase.generate],  # no shrinking: a failing export is printed as drawn
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example,
                                  HealthCheck.function_scoped_fixture])

@@ -253,8 +253,13 @@ class Lakehouse:
         try:
             _check_unique_keys(source, keys, ref.name)
             if not self.exists(ref):
-                self.write(source, ref, mode="append")
-                return
+                try:
+                    self.write(source, ref, mode="append")
+                    return
+                except ConcurrentWriteConflict:
+                    # Another job created the table between our look and our commit (two ingests' first
+                    # rejects racing into bronze.quarantine): it exists now, so this becomes a MERGE into it.
+                    log.warning("upsert %s: created by another writer meanwhile; merging into it", ref.name)
             if merge_schema:
                 source = self._align_for_merge(source, ref, keys)
             if self.engine == "delta-spark":

@@ -34,6 +34,7 @@ CASES = [
     # Not phone numbers: dates, year ranges, money, ids, versions, hashes.
     ("renewal on 2025-12-26, invoice from 12/05/2025", "renewal on 2025-12-26, invoice from 12/05/2025"),
     ("contract 2024-2025, budget $20,000 for 200 seats", "contract 2024-2025, budget $20,000 for 200 seats"),
+    ("split 355/89/111 rows, ratio 1/2/3/4/5/6/7", "split 355/89/111 rows, ratio 1/2/3/4/5/6/7"),
     ("order O0001504-0002, lead L0000001, v3.8.1, id 123456", "order O0001504-0002, lead L0000001, v3.8.1, id 123456"),
     ("text hash 8336917b00365212e142aa53", "text hash 8336917b00365212e142aa53"),
 ]

@@ -681,7 +681,7 @@ def _removals(table: Any, paths: set[str]) -> list[Any]:
     ]
     if len(found) != len(paths):
         raise ConcurrentWriteConflict(
-            "files this MERGE rewrites were removed by another writer; retry the upsert"
+            f"files this MERGE rewrites in {table.table_uri} were removed by another writer; retry the upsert"
         )
     parts = list(table.metadata().partition_columns)
     return [

@@ -127,6 +127,9 @@ class ChatCompletionsGenerator:
     budget: TokenBudget | None = None
     fallback: TemplateGenerator = field(default_factory=TemplateGenerator)
     name: str = "openai"
+    # Read from ``api_key_env`` on the driver and carried to the executors, whose environment a cluster does
+    # not share with the driver's; never printed (repr) or logged.
+    api_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.settings.base_url or not self.settings.model:
@@ -147,7 +150,7 @@ class ChatCompletionsGenerator:
     def _post(self, body: dict) -> dict:
         s = self.settings
         headers = {"Content-Type": "application/json"}
-        key = os.environ.get(s.api_key_env)
+        key = self.api_key or os.environ.get(s.api_key_env)
         if key:
             headers["Authorization"] = f"Bearer {key}"
         url = s.base_url.rstrip("/") + "/chat/completions"
@@ -209,7 +212,7 @@ class ChatCompletionsGenerator:
 
 
 def make_generator(kind: str, settings: EndpointSettings | None, products: Iterable[str] = (),
-                   allow_fields: Iterable[str] = (), budget: int | None = None):
+                   allow_fields: Iterable[str] = (), budget: int | None = None, api_key: str | None = None):
     """The generator conf names (``template`` | ``openai``)."""
     if kind == "template":
         return TemplateGenerator()
@@ -217,5 +220,6 @@ def make_generator(kind: str, settings: EndpointSettings | None, products: Itera
         if settings is None:
             raise ValueError("the openai generator needs generate.openai settings")
         return ChatCompletionsGenerator(settings, tuple(products), tuple(allow_fields),
-                                        TokenBudget(settings.token_budget if budget is None else budget))
+                                        TokenBudget(settings.token_budget if budget is None else budget),
+                                        api_key=api_key)
     raise ValueError(f"generate.generator must be template or openai, not {kind!r}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -99,8 +100,10 @@ def generate_texts(lh: Lakehouse, requests: DataFrame, products: list[str] | Non
         else:
             hits, todo = None, keyed
 
+        key = os.environ.get(endpoint.api_key_env) if kind == "openai" and endpoint is not None else None
+
         def write(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-            gen = make_generator(kind, endpoint, products, allow, budget)
+            gen = make_generator(kind, endpoint, products, allow, budget, api_key=key)
             for batch in batches:
                 out = gen.generate_all(_requests(batch))
                 yield pd.DataFrame({"key": [g.key for g in out], "text": [g.text for g in out],

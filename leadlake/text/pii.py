@@ -16,13 +16,15 @@ EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
 CARD = r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])"
 # Phone numbers as people write them: an optional country code (+44, 0044), an optional area code in
 # parentheses ("(486) 329-033", "+44 (0)20 ..."), then 7 to 12 digits (6 after a parenthesised area code)
-# in groups split by spaces, dots, slashes or dashes ("030/1234567", "06 12 34 56 78", "+91-98765-43210").
-# Dates and year ranges ("2025-12-26", "12/05/2025", "2024-2025") have the same shape and are not phones.
-_SEP = r"(?:[ ./]|\s?-\s?)?"
+# in groups split by spaces, dots or dashes ("06 12 34 56 78", "+91-98765-43210"), or a trunk code and a
+# slash ("030/1234567"). Dates, year ranges and counts ("2025-12-26", "12/05/2025", "2024-2025",
+# "355/89/111") have the same shape and are not phones.
+_SEP = r"(?:[ .]|\s?-\s?)?"
 _DATE = (r"(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}"
          r"|(?:19|20)\d{2}\s?[-/]\s?(?:19|20)?\d{2})(?!\d)")
-PHONE = (r"(?<![\w+-])(?!" + _DATE + r")(?:(?:\+|00)\d{1,3}[ .-]?)?"
-         r"(?:\(\d{1,4}\)[ .-]?\d(?:" + _SEP + r"\d){4,10}|\d(?:" + _SEP + r"\d){6,11})(?![\w-])")
+PHONE = (r"(?<![\w+/-])(?!" + _DATE + r")(?:(?:\+|00)\d{1,3}[ .-]?)?"
+         r"(?:\(\d{1,4}\)[ .-]?\d(?:" + _SEP + r"\d){4,10}|0\d{1,4}/\d(?:" + _SEP + r"\d){4,10}"
+         r"|\d(?:" + _SEP + r"\d){6,11})(?![\w/-])")
 _PATTERNS = ((EMAIL, "[EMAIL]"), (CARD, "[CARD]"), (PHONE, "[PHONE]"))
 
 

@@ -96,7 +96,7 @@ def update_text_embeddings(lh: Lakehouse, spec: EncoderSpec, sources: Sequence[t
             st.rows = new = todo.count()
             st.detail = f"of {total:,} distinct texts, model {spec.model_id}"
         if new:
-            with stage(log, f"embed with {spec.name} ({spec.engine})") as st:
+            with stage(log, f"embed with {spec.name} ({spec.engine})", total=new) as st:
                 spread = todo.repartition(embedding_partitions(lh, new))
                 rows = embed(spread, "text", "embedding", spec=spec).select(
                     "text_hash", F.lit(spec.model_id).alias("model_id"), "text", "embedding",

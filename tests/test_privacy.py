@@ -117,7 +117,10 @@ def test_no_contact_detail_from_bronze_reaches_silver_gold_mlflow_models_the_rep
     for store in stores:
         for path, text in file_texts(store):
             files += 1
-            assert not leaks(text, contacts), (path, leaks(text, contacts)[:5])
+            # In images and other binary files random bytes can look like an e-mail: look for the real values there.
+            binary = path.suffix != ".parquet" and b"\x00" in path.read_bytes()[:8192]
+            found = leaks(text, contacts, () if binary else (EMAIL,))
+            assert not found, (path, found[:5])
     assert files > 100  # the MLflow database, every run's artifacts and the saved heads
 
     lh = Lakehouse(spark, load_conf(str(notebook_runs.conf_file), lakehouse=str(lakehouse)))

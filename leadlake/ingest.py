@@ -80,8 +80,9 @@ def _sniff_text(path: str, encoding: str) -> str:
         raise IngestError(f"{files[0]} is empty")
     # UTF-16 and binary files are full of NUL bytes; a text export with a stray NUL in one cell is still text,
     # and that row is judged by the contract like any other.
-    if head[:2] in (b"\xff\xfe", b"\xfe\xff") or head.count(b"\x00") > max(2, len(head) // 100):
-        hint = " (it looks like UTF-16; re-export as UTF-8)" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
+    utf16 = head[:2] in (b"\xff\xfe", b"\xfe\xff")
+    if utf16 or head.count(b"\x00") > max(2, len(head) // 100):
+        hint = " (it looks like UTF-16; re-export as UTF-8)" if utf16 else ""
         raise IngestError(f"{files[0]} is not a text file{hint}")
     try:
         text = head.decode(encoding)

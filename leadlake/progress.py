@@ -55,9 +55,11 @@ def setup_logging(level: str = "INFO") -> None:
 
 # Seconds between progress lines while a stage runs.
 HEARTBEAT_S = 30.0
+# Stages running now, outermost first: only the innermost one reports, so nested stages print one line, not two.
+_RUNNING: list[Stage] = []
 
 
-@dataclass
+@dataclass(eq=False)  # a running stage is itself, not any stage with the same name
 class Stage:
     """What a stage reports: set ``rows`` (produced) inside the ``with`` block; ``total`` (to process) when known."""
 
@@ -113,6 +115,8 @@ class _Heartbeat(threading.Thread):
 
     def run(self) -> None:
         while not self.stopped.wait(self.every):
+            if _RUNNING and _RUNNING[-1] is not self.st:
+                continue
             with contextlib.suppress(Exception):  # never let a progress line fail the job
                 self.log.info("%s", progress_line(self.st.name, time.perf_counter() - self.t0, spark_tasks(),
                                                   self.st.total))
@@ -127,6 +131,7 @@ def stage(log: logging.Logger, name: str, *, total: int | None = None,
     log.info("%s ...", name)
     t0 = time.perf_counter()
     beat = _Heartbeat(log, st, t0, HEARTBEAT_S if every is None else every)
+    _RUNNING.append(st)
     beat.start()
     try:
         yield st
@@ -135,6 +140,7 @@ def stage(log: logging.Logger, name: str, *, total: int | None = None,
         raise
     finally:
         beat.stopped.set()
+        _RUNNING.remove(st)
     took = time.perf_counter() - t0
     rows = f" {st.rows:,} rows" if st.rows is not None else ""
     extra = f" ({st.detail})" if st.detail else ""

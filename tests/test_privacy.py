@@ -14,6 +14,7 @@ from deltalake import DeltaTable
 from pyspark.sql import functions as F
 
 from leadlake.config import load_conf
+from leadlake.delta.tables import delta_tables
 from leadlake.lakehouse import Lakehouse
 from leadlake.report import write_report
 from leadlake.text.pii import CARD, EMAIL, PHONE, mask_pii, mask_pii_text
@@ -70,12 +71,10 @@ def _strings(table: pa.Table) -> Iterator[tuple[str, list[str]]]:
 
 def table_texts(lakehouse: Path, layers=("silver", "gold")) -> Iterator[tuple[str, str, list[str]]]:
     """(table, column, values) for every string column of every Delta table in these layers."""
-    for layer in layers:
-        for path in sorted((lakehouse / layer).iterdir()) if (lakehouse / layer).is_dir() else ():
-            if (path / "_delta_log").is_dir():
-                rows = DeltaTable(str(path)).to_pyarrow_dataset().to_table()
-                for column, values in _strings(rows):
-                    yield f"{layer}.{path.name}", column, values
+    for name, uri in delta_tables(str(lakehouse), {}):
+        if name.split(".")[0] in layers:
+            for column, values in _strings(DeltaTable(uri).to_pyarrow_dataset().to_table()):
+                yield name, column, values
 
 
 def file_texts(root: Path) -> Iterator[tuple[Path, str]]:

@@ -8,6 +8,7 @@ a metastore) or a metastore / Unity Catalog table on a cluster.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 from leadlake import locations
@@ -57,3 +58,14 @@ def _check_catalog_name(name: str) -> str:
     if not _CATALOG_NAME.match(name):
         raise ConfError(f"invalid metastore table name {name!r}")
     return name
+
+
+def delta_tables(root: str, storage: Mapping[str, str]) -> Iterator[tuple[str, str]]:
+    """(``layer.name``, location) of every Delta table under ``<root>/<layer>/``: what the lakehouse holds on
+    disk, whatever conf names, for the jobs that look after all of it (``tables``, ``vacuum``)."""
+    for layer in LAYERS:
+        layer_uri = locations.join(root, layer)
+        for name in locations.list_dirs(layer_uri, storage):
+            uri = locations.join(layer_uri, name)
+            if "_delta_log" in locations.list_dirs(uri, storage):
+                yield f"{layer}.{name}", uri

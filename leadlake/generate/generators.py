@@ -96,6 +96,9 @@ class EndpointSettings:
     token_budget: int
     concurrency: int
 
+    def key_from_environment(self) -> str | None:
+        return os.environ.get(self.api_key_env)
+
 
 class TokenBudget:
     """Tokens this run may still spend, shared by the threads of one task."""
@@ -150,7 +153,7 @@ class ChatCompletionsGenerator:
     def _post(self, body: dict) -> dict:
         s = self.settings
         headers = {"Content-Type": "application/json"}
-        key = self.api_key or os.environ.get(s.api_key_env)
+        key = self.api_key or s.key_from_environment()
         if key:
             headers["Authorization"] = f"Bearer {key}"
         url = s.base_url.rstrip("/") + "/chat/completions"

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -100,7 +99,7 @@ def generate_texts(lh: Lakehouse, requests: DataFrame, products: list[str] | Non
         else:
             hits, todo = None, keyed
 
-        key = os.environ.get(endpoint.api_key_env) if kind == "openai" and endpoint is not None else None
+        key = endpoint.key_from_environment() if kind == "openai" and endpoint is not None else None
 
         def write(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             gen = make_generator(kind, endpoint, products, allow, budget, api_key=key)

@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 
 from leadlake import catalog, locations
 from leadlake.delta.source import open_table
-from leadlake.delta.tables import LAYERS
+from leadlake.delta.tables import delta_tables
 
 
 @dataclass(frozen=True)
@@ -30,26 +30,22 @@ def summarize_lakehouse(root: str, storage: Mapping[str, str] | None = None) -> 
     out: list[TableSummary] = []
     root = locations.normalize_root(root)
     storage = locations.storage_options(root) if storage is None else storage
-    for layer in LAYERS:
-        layer_uri = locations.join(root, layer)
-        for name in locations.list_dirs(layer_uri, storage):
-            if "_delta_log" not in locations.list_dirs(locations.join(layer_uri, name), storage):
-                continue
-            table = open_table(locations.join(layer_uri, name), storage=storage)
-            actions = pa.table(table.get_add_actions(flatten=True))
-            rows = pc.sum(actions["num_records"]).as_py() if actions.num_rows else 0
-            last = table.history(1)[0]
-            when = dt.datetime.fromtimestamp(last["timestamp"] / 1000, dt.timezone.utc)
-            out.append(
-                TableSummary(
-                    name=f"{layer}.{name}",
-                    version=table.version(),
-                    rows=int(rows or 0),
-                    files=actions.num_rows,
-                    last_operation=str(last.get("operation")),
-                    last_commit=when.strftime("%Y-%m-%d %H:%M:%S UTC"),
-                )
+    for name, uri in delta_tables(root, storage):
+        table = open_table(uri, storage=storage)
+        actions = pa.table(table.get_add_actions(flatten=True))
+        rows = pc.sum(actions["num_records"]).as_py() if actions.num_rows else 0
+        last = table.history(1)[0]
+        when = dt.datetime.fromtimestamp(last["timestamp"] / 1000, dt.timezone.utc)
+        out.append(
+            TableSummary(
+                name=name,
+                version=table.version(),
+                rows=int(rows or 0),
+                files=actions.num_rows,
+                last_operation=str(last.get("operation")),
+                last_commit=when.strftime("%Y-%m-%d %H:%M:%S UTC"),
             )
+        )
     return out
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from leadlake import locations
 from leadlake.delta.source import open_table
-from leadlake.delta.tables import LAYERS
+from leadlake.delta.tables import delta_tables
 from leadlake.errors import ConfError
 
 MIN_RETENTION_HOURS = 1
@@ -38,16 +38,13 @@ def vacuum_lakehouse(root: str, retention_hours: float, *, tables: list[str] | N
     storage = locations.storage_options(root)
     wanted = set(tables or ())
     out = []
-    for layer in LAYERS:
-        layer_uri = locations.join(root, layer)
-        for name in locations.list_dirs(layer_uri, storage):
-            uri = locations.join(layer_uri, name)
-            if (wanted and f"{layer}.{name}" not in wanted) or "_delta_log" not in locations.list_dirs(uri, storage):
-                continue
-            table = open_table(uri, storage=storage)
-            deleted = table.vacuum(retention_hours=int(retention_hours), dry_run=dry_run,
-                                   enforce_retention_duration=False, full=True)
-            out.append(VacuumResult(f"{layer}.{name}", table.version(), len(deleted)))
+    for name, uri in delta_tables(root, storage):
+        if wanted and name not in wanted:
+            continue
+        table = open_table(uri, storage=storage)
+        deleted = table.vacuum(retention_hours=int(retention_hours), dry_run=dry_run,
+                               enforce_retention_duration=False, full=True)
+        out.append(VacuumResult(name, table.version(), len(deleted)))
     missing = wanted - {r.table for r in out}
     if missing:
         raise ConfError(f"no Delta table {', '.join(sorted(missing))} under {root}")

@@ -46,6 +46,8 @@ def test_the_bundle_runs_every_stage_of_the_pipeline_in_order_from_the_wheel():
             assert task["depends_on"] == [{"task_key": tasks[i - 1]["task_key"]}]
     assert stages == [s for s in STAGE_NAMES if s != "demo-data"]
     assert {"dev", "prod"} <= set(bundle["targets"])
+    vacuum = bundle["resources"]["jobs"]["leadlake_vacuum"]
+    assert vacuum["tasks"][0]["python_wheel_task"]["parameters"][0] == "vacuum" and vacuum["schedule"]
     assert bundle["artifacts"]["leadlake_wheel"]["type"] == "whl"
     demo = bundle["targets"]["dev"]["resources"]["jobs"]["leadlake_demo"]["tasks"][0]["python_wheel_task"]
     assert demo["parameters"][0] == "demo"

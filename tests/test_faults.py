@@ -15,7 +15,7 @@ from deltalake import DeltaTable
 
 from leadlake.lakehouse import Lakehouse
 
-from .conftest import make_conf
+from .conftest import PIPELINE_LEADS, make_conf
 
 WRITER = Path(__file__).with_name("concurrent_writer.py")
 KEYS = {"A": range(0, 40), "B": range(20, 60)}  # K020-K039 are written by both
@@ -80,8 +80,12 @@ def test_two_processes_upserting_overlapping_keys_leave_one_serial_order(spark, 
     assert len(committed) >= ROUNDS  # at least one writer lands every round
 
 
-def _content(path: Path, key: str, skip: tuple[str, ...]) -> tuple[int, str]:
-    """(rows, checksum over every column but the run's timestamps), the same for the same rows in any order."""
+def _content(path: Path, key: str, skip: tuple[str, ...], digits: int | None = None) -> tuple[int, str]:
+    """(rows, checksum over every column but the run's timestamps), the same for the same rows in any order.
+
+    ``digits`` rounds doubles first: a model's scores summed over partitions
+    in another order may differ in the last bit, which is not a lost write.
+    """
     import hashlib
 
     if not (path / "_delta_log").is_dir():
@@ -89,7 +93,11 @@ def _content(path: Path, key: str, skip: tuple[str, ...]) -> tuple[int, str]:
     rows = pa.table(DeltaTable(str(path)).to_pyarrow_dataset().to_table()).to_pylist()
     keys = [r[key] for r in rows]
     assert len(keys) == len(set(keys)), f"duplicate keys in {path.name}"
-    lines = sorted(json.dumps({k: v for k, v in r.items() if k not in skip}, sort_keys=True, default=str)
+
+    def value(v: object) -> object:
+        return round(v, digits) if digits is not None and isinstance(v, float) else v
+
+    lines = sorted(json.dumps({k: value(v) for k, v in r.items() if k not in skip}, sort_keys=True, default=str)
                    for r in rows)
     return len(rows), hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
@@ -106,8 +114,14 @@ STAMPS = ("_ingested_at", "quarantined_at")
 
 
 def test_an_ingest_killed_at_any_moment_of_its_writes_loses_and_doubles_nothing(spark, tmp_path):
-    """SIGKILL of the whole job (driver, JVM, Python workers) at a random moment after its first data file."""
-    import random
+    """SIGKILL of the whole job (driver, JVM, Python workers) at the moments a write is most fragile.
+
+    Each kill waits for something the job does on disk, not for a random delay
+    that may land before or after the writes: its first data file (files
+    written, nothing committed), its first commit (one table committed, the
+    other not yet), and half a second after the first data file (inside the
+    rewrite of the files holding the updated keys).
+    """
     import shutil
     import signal
     import time
@@ -133,18 +147,24 @@ def test_an_ingest_killed_at_any_moment_of_its_writes_loses_and_doubles_nothing(
 
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
     outcomes = []
-    for seed in (1, 2, 3):
+    def commits(lh: Path) -> int:
+        return sum(len(list((lh / "bronze" / t / "_delta_log").glob("*.json"))) for t, _ in tables)
+
+    for seed, moment in enumerate(("first data file", "first commit", "0.5 s into the files"), start=1):
         lh = tmp_path / f"killed-{seed}"
         shutil.copytree(seed_lh, lh)
         leads = lh / "bronze" / "leads"
-        first = set(leads.rglob("*.parquet"))
+        first, committed = set(leads.rglob("*.parquet")), commits(lh)
         proc = subprocess.Popen([sys.executable, "-m", "leadlake.cli", *args, "--lakehouse", str(lh), "--input",
                                  str(update)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                 start_new_session=True)
         deadline = time.monotonic() + 120
-        while set(leads.rglob("*.parquet")) == first and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
-        time.sleep(random.Random(seed).uniform(0.0, 6.0))
+
+        while proc.poll() is None and time.monotonic() < deadline and (
+                commits(lh) == committed if moment == "first commit" else set(leads.rglob("*.parquet")) == first):
+            time.sleep(0.01)
+        if moment.startswith("0.5 s"):
+            time.sleep(0.5)
         finished = proc.poll() is not None
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -154,7 +174,7 @@ def test_an_ingest_killed_at_any_moment_of_its_writes_loses_and_doubles_nothing(
             assert states[t] in (before[t], expected[t]), (seed, t)
         on_disk, named = _files(leads)
         orphans = on_disk - named
-        outcomes.append((seed, "finished" if finished else "killed",
+        outcomes.append((moment, "finished" if finished else "killed",
                          ["new" if states[t] == expected[t] else "old" for t in states], len(orphans)))
         # Rerun: exactly what an uninterrupted run writes.
         assert main([*args, "--lakehouse", str(lh), "--input", str(update)]) == 0
@@ -167,8 +187,66 @@ def test_an_ingest_killed_at_any_moment_of_its_writes_loses_and_doubles_nothing(
         assert main(["vacuum", "--lakehouse", str(lh), "--retention-hours", "1", "--table", "bronze.leads"]) == 0
         assert _files(leads)[0] == named  # the killed write's files are gone, every committed one is there
         assert _content(leads, "lead_id", STAMPS) == expected["leads"]
-    print("\nkills (seed, job state, tables old/new, orphaned files):", outcomes)
-    assert any(o[1] == "killed" for o in outcomes)
+    print("\nkills (moment, job state, tables old/new, orphaned files):", outcomes)
+    assert sum(o[1] == "killed" for o in outcomes) >= 2, outcomes
+
+
+SCORED = (("gold/lead_scores", "lead_id"), ("gold/customer_clv", "customer_id"))
+
+
+def test_scoring_jobs_killed_while_writing_rerun_to_what_an_uninterrupted_run_writes(notebook_runs, tmp_path):
+    """score-leads MERGEs over every lead (rewriting the files of the rows it had, adding the ones it had
+    lost); score-clv creates its table. Killed while writing either, each table reads as it was or as the
+    uninterrupted run leaves it, and the rerun writes exactly that."""
+    import shutil
+    import signal
+    import time
+
+    import yaml
+
+    from leadlake.cli import main
+
+    from .conftest import TEST_SPARK
+
+    conf = tmp_path / "scoring.yaml"  # the notebooks' conf, on the same Spark settings as this session
+    conf.write_text(notebook_runs.conf_file.read_text() + "\n" + yaml.safe_dump(TEST_SPARK))
+    args = ["run", "--conf", str(conf), "--only", "score-leads", "score-clv", "--log-level", "WARNING"]
+    seed = tmp_path / "seed"
+    shutil.copytree(notebook_runs.lakehouse, seed)
+    DeltaTable(str(seed / "gold" / "lead_scores")).delete("lead_id < 'L0000300'")
+    shutil.rmtree(seed / "gold" / "customer_clv")
+    skip = ("scored_at",)
+    before = {t: _content(seed / t, k, skip, 6) for t, k in SCORED}
+    reference = tmp_path / "reference"
+    shutil.copytree(seed, reference)
+    assert main([*args, "--lakehouse", str(reference)]) == 0
+    expected = {t: _content(reference / t, k, skip, 6) for t, k in SCORED}
+    assert before["gold/lead_scores"][0] < expected["gold/lead_scores"][0] == PIPELINE_LEADS
+    assert before["gold/customer_clv"][0] == 0 < expected["gold/customer_clv"][0]
+
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    outcomes = []
+    for table, _ in SCORED:
+        lh = tmp_path / f"killed-{Path(table).name}"
+        shutil.copytree(seed, lh)
+        first = set((lh / table).rglob("*.parquet"))
+        proc = subprocess.Popen([sys.executable, "-m", "leadlake.cli", *args, "--lakehouse", str(lh)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        deadline = time.monotonic() + 300
+        while proc.poll() is None and time.monotonic() < deadline and set((lh / table).rglob("*.parquet")) == first:
+            time.sleep(0.01)
+        finished = proc.poll() is not None
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        states = {t: _content(lh / t, k, skip, 6) for t, k in SCORED}
+        for t in states:
+            assert states[t] in (before[t], expected[t]), (table, t)
+        outcomes.append((table, "finished" if finished else "killed",
+                         ["new" if states[t] == expected[t] else "old" for t in states]))
+        assert main([*args, "--lakehouse", str(lh)]) == 0
+        assert {t: _content(lh / t, k, skip, 6) for t, k in SCORED} == expected, table
+    print("\nkills (table being written, job state, tables old/new):", outcomes)
+    assert [o[1] for o in outcomes] == ["killed", "killed"], outcomes
 
 
 def test_two_ingests_of_different_exports_into_one_table_at_once_both_land(spark, tmp_path):

@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
@@ -110,6 +112,32 @@ def _files(path: Path) -> tuple[set[str], set[str]]:
     return {str(p.relative_to(path)) for p in path.rglob("*.parquet")}, named
 
 
+def _parquet_files(path: Path) -> set[Path]:
+    return set(path.rglob("*.parquet"))
+
+
+def _kill_cli_when(cli_args: list[str], watch: Callable[[], object], *, after_s: float = 0.0,
+                   timeout_s: float = 300) -> bool:
+    """Start ``leadlake`` with these arguments and SIGKILL its whole process group (driver, JVM, Python
+    workers) as soon as what ``watch()`` sees on disk changes, plus ``after_s``; returns whether the job
+    had finished first."""
+    import signal
+    import time
+
+    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
+    before = watch()
+    proc = subprocess.Popen([sys.executable, "-m", "leadlake.cli", *cli_args], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + timeout_s
+    while proc.poll() is None and time.monotonic() < deadline and watch() == before:
+        time.sleep(0.01)
+    time.sleep(after_s)
+    finished = proc.poll() is not None
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    return finished
+
+
 STAMPS = ("_ingested_at", "quarantined_at")
 
 
@@ -123,7 +151,6 @@ def test_an_ingest_killed_at_any_moment_of_its_writes_loses_and_doubles_nothing(
     rewrite of the files holding the updated keys).
     """
     import shutil
-    import signal
     import time
 
     from leadlake.cli import main
@@ -145,8 +172,8 @@ def test_an_ingest_killed_at_any_moment_of_its_writes_loses_and_doubles_nothing(
     assert expected["quarantine"][0] == 41 and expected["leads"][0] == 6000 - 20
     before = {t: _content(seed_lh / "bronze" / t, k, STAMPS) for t, k in tables}
 
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
     outcomes = []
+
     def commits(lh: Path) -> int:
         return sum(len(list((lh / "bronze" / t / "_delta_log").glob("*.json"))) for t, _ in tables)
 
@@ -154,20 +181,9 @@ def test_an_ingest_killed_at_any_moment_of_its_writes_loses_and_doubles_nothing(
         lh = tmp_path / f"killed-{seed}"
         shutil.copytree(seed_lh, lh)
         leads = lh / "bronze" / "leads"
-        first, committed = set(leads.rglob("*.parquet")), commits(lh)
-        proc = subprocess.Popen([sys.executable, "-m", "leadlake.cli", *args, "--lakehouse", str(lh), "--input",
-                                 str(update)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                start_new_session=True)
-        deadline = time.monotonic() + 120
-
-        while proc.poll() is None and time.monotonic() < deadline and (
-                commits(lh) == committed if moment == "first commit" else set(leads.rglob("*.parquet")) == first):
-            time.sleep(0.01)
-        if moment.startswith("0.5 s"):
-            time.sleep(0.5)
-        finished = proc.poll() is not None
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        finished = _kill_cli_when([*args, "--lakehouse", str(lh), "--input", str(update)],
+                                  partial(commits, lh) if moment == "first commit" else partial(_parquet_files, leads),
+                                  after_s=0.5 if moment.startswith("0.5 s") else 0.0, timeout_s=120)
         # Killed: each table reads at a committed version, the one before the job or the one after, no mix.
         states = {t: _content(lh / "bronze" / t, k, STAMPS) for t, k in tables}
         for t in states:
@@ -199,8 +215,6 @@ def test_scoring_jobs_killed_while_writing_rerun_to_what_an_uninterrupted_run_wr
     lost); score-clv creates its table. Killed while writing either, each table reads as it was or as the
     uninterrupted run leaves it, and the rerun writes exactly that."""
     import shutil
-    import signal
-    import time
 
     import yaml
 
@@ -224,20 +238,11 @@ def test_scoring_jobs_killed_while_writing_rerun_to_what_an_uninterrupted_run_wr
     assert before["gold/lead_scores"][0] < expected["gold/lead_scores"][0] == PIPELINE_LEADS
     assert before["gold/customer_clv"][0] == 0 < expected["gold/customer_clv"][0]
 
-    env = {**os.environ, "PYSPARK_PYTHON": sys.executable}
     outcomes = []
     for table, _ in SCORED:
         lh = tmp_path / f"killed-{Path(table).name}"
         shutil.copytree(seed, lh)
-        first = set((lh / table).rglob("*.parquet"))
-        proc = subprocess.Popen([sys.executable, "-m", "leadlake.cli", *args, "--lakehouse", str(lh)], env=env,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 300
-        while proc.poll() is None and time.monotonic() < deadline and set((lh / table).rglob("*.parquet")) == first:
-            time.sleep(0.01)
-        finished = proc.poll() is not None
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
+        finished = _kill_cli_when([*args, "--lakehouse", str(lh)], partial(_parquet_files, lh / table))
         states = {t: _content(lh / t, k, skip, 6) for t, k in SCORED}
         for t in states:
             assert states[t] in (before[t], expected[t]), (table, t)

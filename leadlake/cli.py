@@ -54,7 +54,7 @@ JOBS: tuple[JobSpec, ...] = (
     JobSpec("discover-leads", "leadlake.jobs.discover_leads",
             "flag inbound messages that are sales leads (vs support, spam, job seekers, out of office)"),
     JobSpec("train-leads", "leadlake.jobs.train_leads",
-            "train the lead conversion model (GBT, with and without text), log to MLflow, promote if better"),
+            "train the lead conversion model (boosted trees, with and without text), log to MLflow, promote if better"),
     JobSpec("score-leads", "leadlake.jobs.score_leads",
             "score leads with the champion model: p_convert, score, tier, rank, reasons, junk -> gold.lead_scores"),
     JobSpec("feedback", "leadlake.jobs.feedback",

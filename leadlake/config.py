@@ -172,7 +172,10 @@ def _typed(value: Any, cls: type[T], dotted: str) -> T:
         if f.name not in value:
             raise ConfError(f"conf key {dotted}.{f.name} is not set (its default is in conf/default.yaml)")
         kwargs[f.name] = _convert(value[f.name], hints[f.name], f"{dotted}.{f.name}")
-    return cls(**kwargs)
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:  # a section's own check, e.g. "trainer must be one of ..."
+        raise ConfError(f"{dotted}.{exc}") from None
 
 
 def _convert(value: Any, hint: Any, dotted: str) -> Any:

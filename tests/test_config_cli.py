@@ -143,17 +143,22 @@ def test_a_misspelt_conf_key_fails_with_a_suggestion(tmp_path):
 def test_settings_are_typed_once_and_have_no_default_outside_the_yaml(tmp_path):
     from leadlake.clv.model import ClvModelSettings
     from leadlake.leads.model import LeadModelSettings
+    from leadlake.ml.trees import XGBoostSettings
 
     conf = load_conf(lakehouse=str(tmp_path))
-    settings = LeadModelSettings.from_conf(conf)
-    assert settings.max_depth == 5 and settings.xgboost.device == "cpu" and isinstance(settings.step_size, float)
-    assert LeadModelSettings.from_conf(conf) is settings  # read once per run, then reused
+    settings = conf.section("leads.model", LeadModelSettings)
+    assert settings.max_depth == 5 and settings.trainer == "auto" and isinstance(settings.step_size, float)
+    assert conf.section("xgboost", XGBoostSettings).device == "cpu"
+    assert conf.section("leads.model", LeadModelSettings) is settings  # read once per run, then reused
     assert conf.section("clv.model", ClvModelSettings).max_iter == 40
     bad = conf.with_overrides({"leads": {"model": {"max_depth": "five"}}})
     with pytest.raises(ConfError, match=re.escape("leads.model.max_depth must be a number, not 'five'")):
-        LeadModelSettings.from_conf(bad)
+        bad.section("leads.model", LeadModelSettings)
     with pytest.raises(ConfError, match=re.escape("leads.model.max_iter must be a whole number, not 2.5")):
-        LeadModelSettings.from_conf(conf.with_overrides({"leads": {"model": {"max_iter": 2.5}}}))
+        conf.with_overrides({"leads": {"model": {"max_iter": 2.5}}}).section("leads.model", LeadModelSettings)
+    with pytest.raises(ConfError, match=re.escape("clv.model.trainer must be one of auto, gbt, xgboost, "
+                                                  "not 'lightgbm'")):
+        conf.with_overrides({"clv": {"model": {"trainer": "lightgbm"}}}).section("clv.model", ClvModelSettings)
     with pytest.raises(ConfError, match=re.escape("conf key leads.no_such_setting is not set")):
         conf.get("leads.no_such_setting")
     # A user who empties a section is told which key went missing, not handed a code default.

@@ -11,7 +11,6 @@ from pyspark.sql import functions as F
 
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import build_lead_features, email_type, seniority
-from leadlake.leads.reasons import contributions, read_trees
 from leadlake.leads.scoring import SCORES_TABLE, score_leads
 from leadlake.leads.training import train_leads
 from leadlake.ml import tracking
@@ -154,24 +153,23 @@ def test_outliers_are_a_weak_junk_sign(scored, spark):
 
 
 def test_reasons_add_up_to_the_model_margin_and_point_the_right_way(scored):
+    """The default trainer's reasons (TreeSHAP where xgboost is installed) plus the bias are the model's margin."""
+    from leadlake.leads.model import tree_stage
+    from leadlake.leads.reasons import margin_contributions
+
     lh, _ = scored
     model = load_champion(lh.conf, "leads", "train-leads").model
-    gbt = next(s for s in model.stages if type(s).__name__ == "GBTClassificationModel")
-    trees, weights = read_trees(gbt)
+    trees = tree_stage(model)
     rows = model.transform(build_lead_features(lh).limit(50)).select(
         vector_to_array("features").alias("x"), vector_to_array("rawPrediction").alias("raw")).collect()
     x = np.array([r.x for r in rows])
-    contrib, bias = contributions(x, trees, weights)
-    np.testing.assert_allclose(bias + contrib.sum(axis=1), [r.raw[1] for r in rows], atol=1e-6)
-    # The trees logged beside the champion (what a Spark Connect client reads) give the same credits.
-    import json
-
-    from leadlake.leads.reasons import trees_document, trees_from_document
-
-    logged_trees, logged_weights = trees_from_document(json.loads(json.dumps(trees_document(gbt))))
-    logged, logged_bias = contributions(x, logged_trees, logged_weights)
-    np.testing.assert_array_equal(logged, contrib)
-    assert logged_bias == bias
+    margin = np.array([r.raw[1] for r in rows])
+    contrib = margin_contributions(trees)(x)
+    # What is left after the credits is the same for every lead: the bias (log-odds, doubled for Spark's GBT).
+    scale = 2.0 if type(trees).__name__ == "GBTClassificationModel" else 1.0
+    rest = scale * margin - contrib.sum(axis=1)
+    np.testing.assert_allclose(rest, rest[0], atol=1e-4)
+    assert np.abs(contrib).sum(axis=1).min() > 0
     reasons = [r for row in lh.read(SCORES_TABLE, columns=["top_reasons"]).collect() for r in row.top_reasons]
     invalid = [r for r in reasons if r.startswith(("email_type=invalid", "junk_invalid_email=1"))]
     assert invalid and all("(-" in r for r in invalid)
@@ -244,40 +242,51 @@ def _own_crm(spark, tmp_path, categorical=("channel", "plan_interest"), **model)
     return lh.with_conf(make_conf(tmp_path, **mine))
 
 
-def test_bring_your_own_crm_through_conf_alone(spark, tmp_path):
-    lh = _own_crm(spark, tmp_path)
+@pytest.mark.parametrize("trainer", ["gbt", "xgboost"])
+def test_bring_your_own_crm_through_conf_alone_with_each_trainer(spark, tmp_path, trainer):
+    """Other column names, conf only. Each trainer fits, calibrates, registers and scores the same way;
+    reasons plus bias are its margin
+    (path attributions through the trees logged beside a Spark GBT, which a Connect client reads; TreeSHAP
+    for xgboost) and point the way the data was made."""
+    import json
+
+    from leadlake.leads.model import tree_stage
+    from leadlake.leads.reasons import contributions, read_trees, trees_document, trees_from_document
+
+    if trainer == "xgboost":
+        pytest.importorskip("xgboost", reason="xgboost not installed (pip install 'leadlake[xgboost]')")
+    lh = _own_crm(spark, tmp_path, trainer=trainer)
     report = train_leads(lh)
-    print(f"\nown CRM: validation ROC-AUC {report.metrics['roc_auc']:.3f}")
-    assert report.metrics["roc_auc"] > 0.65 and report.promoted
+    print(f"\nown CRM, {trainer}: validation ROC-AUC {report.metrics['roc_auc']:.3f}, "
+          f"ECE {report.metrics['ece']:.3f}")
+    assert report.metrics["roc_auc"] > 0.65 and report.promoted and report.metrics["ece"] < 0.1
     scored = score_leads(lh)
     assert scored.scored == lh.row_count("bronze.my_leads") == lh.row_count(SCORES_TABLE)
     top = lh.read(SCORES_TABLE).orderBy("rank").first()
     assert any(r.startswith(("plan_interest=", "employees=")) for r in top.top_reasons)
-
-
-def test_xgboost_trainer_behind_the_same_interface(spark, tmp_path):
-    """trainer: xgboost fits, calibrates, registers and scores like the GBT; its reasons are TreeSHAP."""
-    pytest.importorskip("xgboost", reason="xgboost not installed (pip install 'leadlake[xgboost]')")
-    from leadlake.leads.model import tree_stage
-    from leadlake.leads.reasons import margin_contributions
-
-    lh = _own_crm(spark, tmp_path, trainer="xgboost")
-    report = train_leads(lh)
-    print(f"\nown CRM, xgboost: validation ROC-AUC {report.metrics['roc_auc']:.3f}, ECE {report.metrics['ece']:.3f}")
-    assert report.metrics["roc_auc"] > 0.65 and report.promoted and report.metrics["ece"] < 0.1
-    scored = score_leads(lh)
-    assert scored.scored == lh.row_count("bronze.my_leads") == lh.row_count(SCORES_TABLE)
     model = load_champion(lh.conf, "leads", "train-leads").model
     trees = tree_stage(model)
-    assert type(trees).__name__ == "SparkXGBClassifierModel"
     rows = model.transform(build_lead_features(lh).limit(40)).select(
         vector_to_array("features").alias("x"), vector_to_array("rawPrediction").alias("raw")).collect()
     x = np.array([r.x for r in rows])
-    import xgboost
+    margin = np.array([r.raw[1] for r in rows])
+    if trainer == "gbt":
+        assert type(trees).__name__ == "GBTClassificationModel"
+        trees_read, weights = read_trees(trees)
+        contrib, bias = contributions(x, trees_read, weights)
+        np.testing.assert_allclose(bias + contrib.sum(axis=1), margin, atol=1e-6)
+        logged_trees, logged_weights = trees_from_document(json.loads(json.dumps(trees_document(trees))))
+        logged, logged_bias = contributions(x, logged_trees, logged_weights)
+        np.testing.assert_array_equal(logged, contrib)
+        assert logged_bias == bias
+    else:
+        import xgboost
 
-    bias = trees.get_booster().predict(xgboost.DMatrix(x, missing=np.nan), pred_contribs=True)[:, -1]
-    np.testing.assert_allclose(bias + margin_contributions(trees)(x).sum(axis=1), [r.raw[1] for r in rows],
-                               rtol=1e-4, atol=1e-4)
+        from leadlake.leads.reasons import margin_contributions
+
+        assert type(trees).__name__ == "BoostedTreesModel"
+        bias = trees.get_booster().predict(xgboost.DMatrix(x, missing=np.nan), pred_contribs=True)[:, -1]
+        np.testing.assert_allclose(bias + margin_contributions(trees)(x).sum(axis=1), margin, rtol=1e-4, atol=1e-4)
     reasons = lh.read(SCORES_TABLE).where(F.col("tier") != "low").select("top_reasons").collect()
     enterprise = [r for row in reasons for r in row.top_reasons if r.startswith("plan_interest=enterprise")]
     assert enterprise and all("(+" in r for r in enterprise)
@@ -297,5 +306,5 @@ def test_unknown_trainer_is_a_conf_error(spark, tmp_path):
     from leadlake.errors import ConfError
 
     lh = _own_crm(spark, tmp_path, trainer="lightgbm")
-    with pytest.raises(ConfError, match="trainer must be one of gbt, xgboost"):
+    with pytest.raises(ConfError, match=r"leads\.model\.trainer must be one of auto, gbt, xgboost"):
         train_leads(lh)

@@ -32,7 +32,7 @@ from leadlake.campaigns.uplift import METHODS, UpliftModel, fit_uplift
 from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
 from leadlake.ml import tracking
-from leadlake.ml.trees import TreeParams
+from leadlake.ml.trees import TreeParams, XGBoostSettings
 from leadlake.progress import stage
 from leadlake.text.sources import message_intents, with_customers
 
@@ -176,7 +176,7 @@ def plan_campaign(lh: Lakehouse) -> CampaignReport:
     method = str(conf.get("campaigns.method"))
     if method not in (*METHODS, "auto"):
         raise ConfError(f"campaigns.method must be one of {', '.join(METHODS)} or auto, not {method!r}")
-    trees = conf.section("campaigns.model", TreeParams)
+    trees, fitting = conf.section("campaigns.model", TreeParams), conf.section("xgboost", XGBoostSettings)
     audience = conf.section("campaigns.audience", Audience)
     people, features = person_features(lh)
     people = people.persist()
@@ -187,7 +187,7 @@ def plan_campaign(lh: Lakehouse) -> CampaignReport:
         comparison: dict[str, dict] = {}
         with stage(log, "fit uplift models on the training contacts, compare on the held-out ones") as st:
             st.rows = contacts.count()
-            fitted = {m: fit_uplift(train, "treated", "responded", features, m, trees) for m in METHODS}
+            fitted = {m: fit_uplift(train, "treated", "responded", features, m, trees, fitting) for m in METHODS}
             for m, model in fitted.items():
                 comparison[f"uplift ({m})"] = qini(model.transform(test), "treated", "responded", "uplift")
             response = fitted["t_learner"].transform(test)
@@ -203,7 +203,7 @@ def plan_campaign(lh: Lakehouse) -> CampaignReport:
                                 for k, v in m.items() if isinstance(v, float)})
             tracking.log_figure(lambda ax: _draw_qini(ax, comparison), "qini_curves.png")
             with stage(log, f"refit the {method} uplift model on every contact"):
-                served = fit_uplift(contacts, "treated", "responded", features, method, trees)
+                served = fit_uplift(contacts, "treated", "responded", features, method, trees, fitting)
                 for name, model in served.models.items():
                     mlflow.spark.log_model(model, f"uplift_{name}", pip_requirements=tracking.PIP_REQUIREMENTS)
             version = run.info.run_id[:12]

@@ -3,8 +3,8 @@
 A response model ranks people who would buy anyway at the top. Uplift
 models rank people by the *difference* the treatment makes, which can only
 be learned from contacts where the treatment was randomised (a treated
-group and a control group). Two estimators, both Spark ML GBTs over the
-shared feature front end (string columns indexed, numbers imputed):
+group and a control group). Two estimators, both boosted-tree classifiers
+(``campaigns.model.trainer``) over the shared feature front end (string columns indexed, numbers imputed):
 
 - ``t_learner``: one classifier on the treated, one on the control group;
   uplift = p_treated - p_control.
@@ -19,18 +19,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.classification import GBTClassifier
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from leadlake.ml.features import FeatureSpec, front_end
 from leadlake.ml.stages import PositiveProbability
-from leadlake.ml.trees import TreeParams, category_arity
+from leadlake.ml.trees import LOCAL_XGBOOST, TreeParams, XGBoostSettings, category_arity, classifier
 
 METHODS = ("t_learner", "class_transformation")
 DEFAULT_TREES = TreeParams(max_iter=30, max_depth=3, step_size=0.1, min_leaf_rows=20, subsampling_rate=0.8,
-                           max_bins=32, seed=7)
+                           max_bins=32, seed=7, trainer="auto")
 
 
 def feature_spec(df: DataFrame, feature_cols: list[str] | tuple[str, ...]) -> FeatureSpec:
@@ -51,14 +50,12 @@ def _prepared(df: DataFrame, spec: FeatureSpec) -> DataFrame:
     return df.select("*", *[F.col(c).cast("string").alias(f"{c}__s") for c in spec.categorical])
 
 
-def _classifier(spec: FeatureSpec, label: str, out: str, trees: TreeParams, arity: int,
+def _classifier(spec: FeatureSpec, label: str, out: str, trees: TreeParams, run: XGBoostSettings, arity: int,
                 weight: str | None = None) -> Pipeline:
     strings = FeatureSpec(tuple(f"{c}__s" for c in spec.categorical), spec.numeric, 0, 0)
-    gbt = GBTClassifier(labelCol=label, predictionCol=f"_pred_{out}", **trees.spark_params(arity)) \
-        .setProbabilityCol(f"_prob_{out}").setRawPredictionCol(f"_raw_{out}")
-    if weight:
-        gbt.setWeightCol(weight)
-    return Pipeline(stages=[*front_end(strings), gbt, PositiveProbability(inputCol=f"_prob_{out}", outputCol=out)])
+    fit = classifier(trees, run, label_col=label, weight_col=weight, bins_needed=arity, prediction_col=f"_pred_{out}",
+                     probability_col=f"_prob_{out}", raw_prediction_col=f"_raw_{out}")
+    return Pipeline(stages=[*front_end(strings), fit, PositiveProbability(inputCol=f"_prob_{out}", outputCol=out)])
 
 
 @dataclass
@@ -83,7 +80,8 @@ class UpliftModel:
 
 
 def fit_uplift(df: DataFrame, treatment_col: str, outcome_col: str, feature_cols: list[str] | tuple[str, ...],
-               method: str = "t_learner", trees: TreeParams = DEFAULT_TREES) -> UpliftModel:
+               method: str = "t_learner", trees: TreeParams = DEFAULT_TREES,
+               xgboost: XGBoostSettings = LOCAL_XGBOOST) -> UpliftModel:
     """Fit an uplift model on contacts of a randomised campaign (treatment and outcome are booleans or 0/1)."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
@@ -101,13 +99,13 @@ def fit_uplift(df: DataFrame, treatment_col: str, outcome_col: str, feature_cols
                              f"got {counts.get(1, 0)} treated and {counts.get(0, 0)} control rows")
         arity = category_arity(data, [f"{c}__s" for c in spec.categorical])
         if method == "t_learner":
-            models = {arm: _classifier(spec, "_y", arm, trees, arity).fit(data.where(F.col("_t") == flag))
+            models = {arm: _classifier(spec, "_y", arm, trees, xgboost, arity).fit(data.where(F.col("_t") == flag))
                       for arm, flag in (("p_treated", 1.0), ("p_control", 0.0))}
         else:
             e = counts[1] / (counts[0] + counts[1])
             z = data.select("*", (F.col("_t") * F.col("_y") + (1 - F.col("_t")) * (1 - F.col("_y"))).alias("_z"),
                             F.when(F.col("_t") == 1, 0.5 / e).otherwise(0.5 / (1 - e)).alias("_w"))
-            models = {"z": _classifier(spec, "_z", "p_z", trees, arity, "_w").fit(z)}
+            models = {"z": _classifier(spec, "_z", "p_z", trees, xgboost, arity, "_w").fit(z)}
         return UpliftModel(method, spec, models)
     finally:
         data.unpersist()

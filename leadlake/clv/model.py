@@ -1,8 +1,9 @@
 """The CLV and churn models: Spark ML pipelines that start from the BTYD baseline.
 
 BTYD -> indexers -> imputer -> (feedback embedding -> PCA) -> assembler ->
-GBTClassifier on "no purchase in the horizon" (``p_churn``) and GBTRegressor
-on the spend of those who bought -> predicted spend = (1 - p_churn) x spend
+a boosted-tree classifier on "no purchase in the horizon" (``p_churn``) and a
+boosted-tree regressor on the spend of those who bought (xgboost where it is
+installed, else Spark ML's GBTs: ``clv.model.trainer``) -> predicted spend = (1 - p_churn) x spend
 -> discounted ``clv_12m``. Optionally the regressor fits log(1 + spend) and
 goes back to money with Duan's smearing factor (exp of a log prediction is a
 median, not a mean; the mean of exp(residual) puts it back on the mean).
@@ -21,9 +22,7 @@ import math
 from dataclasses import dataclass
 
 from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.classification import GBTClassifier
 from pyspark.ml.feature import SQLTransformer
-from pyspark.ml.regression import GBTRegressor
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -31,7 +30,7 @@ from leadlake.clv.stages import OUTPUTS, BuyTillYouDie
 from leadlake.config import Conf
 from leadlake.ml.features import FeatureSpec, front_end
 from leadlake.ml.stages import PositiveProbability
-from leadlake.ml.trees import FEATURES, TreeParams, category_arity
+from leadlake.ml.trees import FEATURES, TreeParams, XGBoostSettings, category_arity, classifier, regressor
 
 # Where p_churn can come from: the pipeline's churn classifier, BG/NBD's P(no purchase in the
 # horizon), or BG/NBD's 1 - P(alive). "bgnbd" is how runs before not_alive existed name the second.
@@ -67,8 +66,8 @@ class Horizon:
         return sum((1.0 + d) ** -k for k in range(1, self.horizon_months + 1)) / self.horizon_months
 
 
-# What score-clv serves as clv_12m: the GBT pipeline's answer, or the BTYD baseline inside the same
-# pipeline when the GBT did not beat it on the held-out customers.
+# What score-clv serves as clv_12m: the tree pipeline's answer, or the BTYD baseline inside the same
+# pipeline when the trees did not beat it on the held-out customers.
 SERVES = ("model", "btyd")
 
 
@@ -116,18 +115,19 @@ def fit_clv_model(train: DataFrame, spec: ClvFeatureSpec, conf: Conf) -> Pipelin
     if train.where(F.col("spend_holdout") > 0).isEmpty() or train.where(F.col("churned") == 1.0).isEmpty():
         raise ValueError("training customers need both: some who bought in the horizon and some who did not")
     m, horizon = conf.section("clv.model", ClvModelSettings), conf.section("clv", Horizon)
+    fitting = conf.section("xgboost", XGBoostSettings)
     arity = category_arity(train, spec.categorical)
-    trees = m.spark_params(arity)
     btyd = BuyTillYouDie(horizonMonths=horizon.horizon_months, monthlyDiscount=horizon.monthly_discount,
                          timeUnit=horizon.time_unit).fit(train)
     prep = Pipeline(stages=front_end(spec, OUTPUTS)).fit(btyd.transform(train))
     data = prep.transform(btyd.transform(train)).persist()
     try:
-        churn = GBTClassifier(labelCol="churned", predictionCol="_churn_pred", **trees) \
-            .setProbabilityCol("_churn_prob").setRawPredictionCol("_churn_raw").fit(_fit_set(data, arity))
+        churn = classifier(m, fitting, label_col="churned", bins_needed=arity, prediction_col="_churn_pred",
+                           probability_col="_churn_prob", raw_prediction_col="_churn_raw").fit(_fit_set(data, arity))
         buyers = _fit_set(data.where(F.col("spend_holdout") > 0), arity)
         label = F.log1p("spend_holdout") if m.log_target else F.col("spend_holdout")
-        spend = GBTRegressor(labelCol="_label", predictionCol="_pred", **trees).fit(buyers.withColumn("_label", label))
+        spend = regressor(m, fitting, label_col="_label", bins_needed=arity, prediction_col="_pred") \
+            .fit(buyers.withColumn("_label", label))
         if m.log_target:
             smear = spend.transform(buyers).agg(F.avg(F.exp(F.log1p("spend_holdout") - F.col("_pred")))).first()[0]
             per_buyer = f"greatest(expm1(_pred) + ({float(smear)} - 1) * exp(_pred), 0)"
@@ -141,6 +141,11 @@ def fit_clv_model(train: DataFrame, spec: ClvFeatureSpec, conf: Conf) -> Pipelin
                                     "AS clv_12m FROM __THIS__")
     return PipelineModel(stages=[btyd, *prep.stages, churn, PositiveProbability(inputCol="_churn_prob",
                                                                                 outputCol="p_churn"), spend, back])
+
+
+def spend_trees(model: PipelineModel):
+    """The fitted spend regressor inside a CLV pipeline: the stage before the money arithmetic."""
+    return model.stages[-2]
 
 
 def _fit_set(df: DataFrame, arity: int) -> DataFrame:

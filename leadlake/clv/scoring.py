@@ -1,10 +1,10 @@
 """``score-clv`` -> ``gold.customer_clv``: what each customer is worth, who is slipping, how to treat them.
 
 Per customer with a purchase on or before ``as_of``: ``clv_12m`` (the
-champion GBT: expected net spend over the horizon, discounted to today),
+champion trees: expected net spend over the horizon, discounted to today),
 ``clv_btyd_12m`` and ``expected_purchases_12m`` and ``p_alive`` (the BTYD
 baseline inside the same pipeline), ``p_churn`` (from ``clv.churn.source``;
-with ``auto``, whichever of the churn GBT, BG/NBD's P(no purchase in the
+with ``auto``, whichever of the churn classifier, BG/NBD's P(no purchase in the
 horizon) and BG/NBD's 1 - P(alive) ranked the held-out customers' churn best
 at training. BG/NBD lets customers drop out only after a repeat purchase, so
 1 - P(alive) is 0 for every one-time buyer; train-clv logs all three

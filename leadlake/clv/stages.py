@@ -3,7 +3,7 @@
 ``BuyTillYouDie`` fits BG/NBD and Gamma-Gamma on the training customers'
 (frequency, recency, T, monetary_value) and the fitted model adds
 ``p_alive``, ``p_no_purchase`` and ``expected_purchases`` (in the horizon),
-``expected_spend`` (per purchase) and ``clv_btyd`` (discounted). The GBT downstream learns from
+``expected_spend`` (per purchase) and ``clv_btyd`` (discounted). The trees downstream learn from
 those columns, and a saved pipeline scores with exactly the BTYD parameters
 it was trained beside (they are stage params, saved with the pipeline).
 """

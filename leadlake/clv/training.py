@@ -1,4 +1,4 @@
-"""``train-clv``: customer features at a cut-off -> GBT beside the BTYD baseline -> MLflow -> champion?
+"""``train-clv``: customer features at a cut-off -> boosted trees beside the BTYD baseline -> MLflow -> champion?
 
 The split is by time first: features use orders up to ``as_of -
 horizon_months``, the target is the net spend of the months after it, up to
@@ -27,6 +27,7 @@ from leadlake.clv.model import (
     decile_table,
     fit_clv_model,
     served_spend,
+    spend_trees,
     split_customers,
     value_metrics,
 )
@@ -38,6 +39,7 @@ from leadlake.lakehouse import Lakehouse
 from leadlake.ml import tracking
 from leadlake.ml.champion import Champion, champion_score
 from leadlake.ml.features import text_dimension
+from leadlake.ml.trees import importances
 from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.clv")
@@ -45,7 +47,7 @@ log = logging.getLogger("leadlake.clv")
 SPEC_FILE = "feature_spec.json"
 # The BTYD baseline's undiscounted answer, comparable with the realised spend.
 BTYD_SPEND = "btyd_spend"
-SERVED_NAMES = {"model": "the GBT model", "btyd": "the BTYD baseline (the GBT does not beat it on Spearman)"}
+SERVED_NAMES = {"model": "the tree model", "btyd": "the BTYD baseline (the tree model does not beat it on Spearman)"}
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class ClvTrainReport:
     def __str__(self) -> str:
         m, b = self.model, self.btyd
         champ = "none" if self.champion_spearman is None else f"{self.champion_spearman:.4f}"
-        churn = (f"churn ROC-AUC GBT {self.churn_auc:.3f}, BG/NBD P(no purchase) {self.churn_btyd_auc:.3f}, "
+        churn = (f"churn ROC-AUC trees {self.churn_auc:.3f}, BG/NBD P(no purchase) {self.churn_btyd_auc:.3f}, "
                  f"1 - P(alive) {self.churn_alive_auc:.3f}; ")
         return (f"CLV model v{self.version} (run {self.run_id[:8]}), features to {self.cutoff}, spend to "
                 f"{self.as_of}, {self.test_rows:,} held-out customers ({self.train_rows:,} trained on): "
@@ -137,7 +139,7 @@ def _log_plots(scored: DataFrame, importances: list[tuple[str, float]]) -> None:
 
     def calibration(ax):
         top = max([p for _, p, _ in model + btyd] + [y for *_, y in model + btyd] + [1.0])
-        ax.plot([p for _, p, _ in model], [y for *_, y in model], "o-", label="GBT")
+        ax.plot([p for _, p, _ in model], [y for *_, y in model], "o-", label="model (boosted trees)")
         ax.plot([p for _, p, _ in btyd], [y for *_, y in btyd], "s-", label="BTYD (BG/NBD x Gamma-Gamma)")
         ax.plot([0, top], [0, top], "--", color="grey", label="perfect")
         ax.set(xlabel="mean predicted spend in the horizon (decile)", ylabel="mean realised spend",
@@ -147,7 +149,7 @@ def _log_plots(scored: DataFrame, importances: list[tuple[str, float]]) -> None:
     def importance(ax):
         best = sorted(importances, key=lambda kv: kv[1])[-15:]
         ax.barh([k for k, _ in best], [v for _, v in best])
-        ax.set(xlabel="importance (GBT)", title="CLV feature importance")
+        ax.set(xlabel="importance (share of gain)", title="CLV feature importance")
 
     tracking.log_figure(calibration, "plots/decile_calibration.png")
     tracking.log_figure(importance, "plots/feature_importance.png")
@@ -156,7 +158,7 @@ def _log_plots(scored: DataFrame, importances: list[tuple[str, float]]) -> None:
 def train_clv(lh: Lakehouse) -> ClvTrainReport:
     """Fit, measure beside BTYD, register; the version is champion only if what it serves beats the champion.
 
-    What a version serves is the GBT model only if it beats the BTYD baseline
+    What a version serves is the tree model only if it beats the BTYD baseline
     on the held-out customers (Spearman); otherwise it serves the baseline
     fitted in the same pipeline, and says so. The champion comparison is
     between served answers, on the same held-out customers.
@@ -184,7 +186,7 @@ def train_clv(lh: Lakehouse) -> ClvTrainReport:
             raise NoOrders(f"{sizes[0] + sizes[1]} customers bought before {cutoff} ({as_of} - {months} months): "
                            "too few to train and test a CLV model; shorten clv.horizon_months or add history")
         spec = feature_spec_for(features, conf)
-        with stage(log, f"fit CLV GBTs (who buys, how much) on {len(spec.names())} features") as st:
+        with stage(log, f"fit CLV trees (who buys, how much) on {len(spec.names())} features") as st:
             model = fit_clv_model(train, spec, conf)
             st.rows = sizes[0]
         with stage(log, "measure on held-out customers") as st:
@@ -216,8 +218,7 @@ def train_clv(lh: Lakehouse) -> ClvTrainReport:
             mlflow.log_dict({"feature_spec": asdict(spec), "names": spec.names(), "churn_source": churn_source,
                              "serves": serves,
                              "btyd": {k: btyd_stage.params_dict[k] for k in (*BG_PARAMS, *GG_PARAMS)}}, SPEC_FILE)
-            gbt = next(st for st in model.stages if type(st).__name__ == "GBTRegressionModel")
-            _log_plots(scored, list(zip(spec.names(), gbt.featureImportances.toArray().tolist(), strict=False)))
+            _log_plots(scored, importances(spend_trees(model), spec.names()))
             info = mlflow.spark.log_model(model, "model", registered_model_name=name,
                                           pip_requirements=tracking.PIP_REQUIREMENTS)
             version = str(info.registered_model_version)

@@ -1,6 +1,6 @@
 """The lead conversion model: a Spark ML pipeline ending in a gradient-boosted tree classifier.
 
-indexers -> imputer -> (pooled text embedding -> PCA) -> assembler -> GBT,
+indexers -> imputer -> (pooled text embedding -> PCA) -> assembler -> boosted trees,
 then Platt calibration (a logistic regression on the trees' log-odds) fitted
 on later leads than the trees saw, so ``p_convert`` is a conversion rate one
 can plan with. Positives are up-weighted to balance the classes for the trees;
@@ -11,12 +11,14 @@ bucket to exactly 1.0, a promise no lead keeps.)
 The split is by time: the newest labelled leads validate, the newest of the
 rest calibrate, the oldest train. Nothing from the future leaks backwards.
 
-The trees are Spark ML's ``GBTClassifier`` unless ``leads.model.trainer`` is
-``xgboost``: then ``xgboost.spark.SparkXGBClassifier`` (histogram trees, one
-training task per worker, CUDA with ``xgboost.device: cuda``) takes its place
-in the same pipeline, so calibration, reasons, segments and scoring do not
-change. It exists for speed: Spark's GBT runs one distributed job per tree
-level, which dominates on small and mid-size CRMs (see bench/lead_model.py).
+The trees are xgboost's histogram trees wherever xgboost is installed
+(``leads.model.trainer: auto``, the default; see leadlake/ml/boosting.py: fitted
+on the driver with all its cores up to ``xgboost.driver_max_rows`` training
+leads, across Spark tasks beyond), else Spark ML's ``GBTClassifier``
+(``trainer: gbt``, nothing beyond Spark). Both sit in the same pipeline, so
+calibration, reasons, segments and scoring do not change. xgboost is the
+default for speed: Spark's GBT runs distributed jobs for every tree level,
+which dominates on small and mid-size CRMs (see bench/lead_model.py).
 """
 
 from __future__ import annotations
@@ -25,29 +27,21 @@ import logging
 from dataclasses import dataclass
 
 from pyspark.ml import Pipeline, PipelineModel
-from pyspark.ml.classification import GBTClassifier, LogisticRegression
+from pyspark.ml.classification import LogisticRegression
 from pyspark.ml.feature import SQLTransformer, VectorAssembler
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
-from leadlake.config import Conf
-from leadlake.errors import ConfError, EnvironmentProblem
 from leadlake.leads.features import LeadSchema
 from leadlake.ml.features import FeatureSpec, front_end, text_dimension
 from leadlake.ml.stages import PositiveProbability
-from leadlake.ml.trees import FEATURES, TreeParams, category_arity
+from leadlake.ml.trees import TreeParams, XGBoostSettings, category_arity, classifier
 
 log = logging.getLogger("leadlake.leads")
 
-TRAINERS = ("gbt", "xgboost")
-# The fitted tree stage of either trainer, found by type name in a loaded pipeline.
-TREE_MODELS = ("GBTClassificationModel", "SparkXGBClassifierModel")
-
-
-@dataclass(frozen=True)
-class XGBoostSettings:
-    device: str
-    num_workers: int
+# The fitted tree stage of any trainer, found by type name in a loaded pipeline (SparkXGBClassifierModel:
+# champions trained with xgboost.spark's own model before leadlake.ml.boosting).
+TREE_MODELS = ("GBTClassificationModel", "BoostedTreesModel", "SparkXGBClassifierModel")
 
 
 @dataclass(frozen=True)
@@ -56,15 +50,6 @@ class LeadModelSettings(TreeParams):
 
     validation_share: float
     calibration_share: float
-    trainer: str
-    xgboost: XGBoostSettings
-
-    @classmethod
-    def from_conf(cls, conf: Conf) -> LeadModelSettings:
-        settings = conf.section("leads.model", cls)
-        if settings.trainer.lower() not in TRAINERS:
-            raise ConfError(f"leads.model.trainer must be one of {', '.join(TRAINERS)}, not {settings.trainer!r}")
-        return settings
 
 
 def feature_spec(features: DataFrame, schema: LeadSchema, *, with_text: bool = True) -> FeatureSpec:
@@ -84,28 +69,10 @@ def time_split(labelled: DataFrame, validation_share: float, calibration_share: 
             ranked.where(F.col("_pos") >= cut_v).drop("_pos"))
 
 
-def _pipeline(spec: FeatureSpec, m: LeadModelSettings, bins_needed: int) -> Pipeline:
-    return Pipeline(stages=[*front_end(spec), _trees(m, bins_needed)])
-
-
-def _trees(m: LeadModelSettings, bins_needed: int):
-    """The tree ensemble stage; both trainers read the same depth, tree count, step and leaf-size settings."""
-    params = m.spark_params(bins_needed)
-    if m.trainer.lower() == "gbt":
-        return GBTClassifier(labelCol="label", weightCol="_weight", **params)
-    try:
-        from xgboost.spark import SparkXGBClassifier
-    except ImportError:
-        raise EnvironmentProblem("leads.model.trainer is xgboost but the xgboost package is not installed: "
-                                 "pip install 'leadlake[xgboost]' (or xgboost on GPU clusters)") from None
-    # min_child_weight is a hessian sum, not a row count; p(1-p) <= 1/4 per weighted row makes
-    # leaf / 4 the closest equivalent of "at least `leaf` leads per leaf" near the decision boundary.
-    return SparkXGBClassifier(features_col=FEATURES, label_col="label", weight_col="_weight",
-                              n_estimators=m.max_iter, max_depth=m.max_depth, learning_rate=m.step_size,
-                              subsample=m.subsampling_rate, random_state=m.seed,
-                              min_child_weight=m.min_leaf_rows / 4.0, max_bin=params["maxBins"],
-                              tree_method="hist", device=m.xgboost.device, num_workers=m.xgboost.num_workers,
-                              verbosity=0)
+def _pipeline(spec: FeatureSpec, m: LeadModelSettings, fitting: XGBoostSettings, bins_needed: int) -> Pipeline:
+    """The feature front end, then the trees (any trainer; all read the same depth, count, step and leaf size)."""
+    return Pipeline(stages=[*front_end(spec), classifier(m, fitting, label_col="label", weight_col="_weight",
+                                                         bins_needed=bins_needed)])
 
 
 def tree_stage(model: PipelineModel):
@@ -121,10 +88,10 @@ def with_class_weights(df: DataFrame) -> DataFrame:
     return df.withColumn("_weight", F.when(F.col("label") == 1.0, neg / pos).otherwise(1.0))
 
 
-def fit_lead_model(train: DataFrame, calibrate: DataFrame, spec: FeatureSpec,
-                   m: LeadModelSettings) -> PipelineModel:
+def fit_lead_model(train: DataFrame, calibrate: DataFrame, spec: FeatureSpec, m: LeadModelSettings,
+                   fitting: XGBoostSettings) -> PipelineModel:
     """The fitted pipeline; its output column ``p_convert`` is the calibrated probability."""
-    fitted = _pipeline(spec, m, category_arity(train, spec.categorical)).fit(with_class_weights(train))
+    fitted = _pipeline(spec, m, fitting, category_arity(train, spec.categorical)).fit(with_class_weights(train))
     uncalibrated = PipelineModel(stages=[
         *fitted.stages, PositiveProbability(inputCol="probability", outputCol="p_raw"),
         SQLTransformer(statement="SELECT *, log(greatest(least(p_raw, 0.999999), 0.000001) / "

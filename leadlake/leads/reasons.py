@@ -1,4 +1,4 @@
-"""Why a lead scored what it did: per-lead feature contributions from the GBT's own trees.
+"""Why a lead scored what it did: per-lead feature contributions from the model's own trees.
 
 Path attribution (Saabas): walking a lead down each tree, every split moves
 the prediction from the node's value to the child's value, and that move is
@@ -11,7 +11,7 @@ evaluated for a whole Arrow batch at a time with numpy.
 The PCA components of the text embedding are reported together as one reason:
 what the lead wrote.
 
-Models trained with ``trainer: xgboost`` are explained by xgboost's own
+Models trained with xgboost (the default where it is installed) are explained by xgboost's own
 TreeSHAP (``pred_contribs``), which has the same additivity: contributions
 plus bias equal the margin.
 """

@@ -91,7 +91,8 @@ def _logged_trees(run_id: str) -> dict | None:
 
 
 def _reasons(model, run_id: str):
-    from leadlake.leads.model import FEATURES, tree_stage
+    from leadlake.leads.model import tree_stage
+    from leadlake.ml.trees import FEATURES
 
     stages = model.stages
     assembler = next(s for s in stages if type(s).__name__ == "VectorAssembler")
@@ -111,7 +112,7 @@ def _reasons(model, run_id: str):
             names.append(col.removesuffix("__imp"))
     trees = tree_stage(model)
     saved = _logged_trees(run_id) if is_spark_gbt(trees) else None
-    if saved is None and connect_client():
+    if is_spark_gbt(trees) and saved is None and connect_client():
         raise LeadlakeError("the champion lead model was logged without trees.json, which a Spark Connect "
                             "client needs for reasons: retrain it (leadlake run --only train-leads --force)")
     return FEATURES, reasons_udf(margin_contributions(trees, saved), names, labels)

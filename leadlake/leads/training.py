@@ -1,4 +1,4 @@
-"""``train-leads``: features -> time split -> GBT with and without text -> MLflow -> champion?
+"""``train-leads``: features -> time split -> boosted trees with and without text -> MLflow -> champion?
 
 The model without text features is trained and measured beside the real one
 in the same MLflow run, so the value of reading what leads write is a number
@@ -30,6 +30,7 @@ from leadlake.leads.reasons import TREES_FILE, is_spark_gbt, trees_document
 from leadlake.leads.segments import OUTLIERS_FILE, SEGMENTS_FILE, SEGMENTS_MODEL, fit_segments
 from leadlake.ml import tracking
 from leadlake.ml.champion import champion_score
+from leadlake.ml.trees import XGBoostSettings, importances
 from leadlake.progress import stage
 
 log = logging.getLogger("leadlake.leads")
@@ -86,23 +87,14 @@ def prior_rate_auc(train: DataFrame, validate: DataFrame, by: str | None) -> flo
     return float(BinaryClassificationEvaluator(labelCol="label", rawPredictionCol="_rate").evaluate(scored))
 
 
-def _importances(model, names: list[str]) -> list[tuple[str, float]]:
-    """Share of the trees' total gain per feature (Spark's GBT reports it normalised; xgboost by slot name)."""
-    trees = tree_stage(model)
-    if hasattr(trees, "featureImportances"):
-        return list(zip(names, trees.featureImportances.toArray().tolist(), strict=False))
-    gain = trees.get_feature_importances(importance_type="total_gain")
-    total = sum(gain.values()) or 1.0
-    return [(name, gain.get(f"f{i}", 0.0) / total) for i, name in enumerate(names)]
-
-
 def train_leads(lh: Lakehouse) -> TrainReport:
     conf = lh.conf
     import mlflow
 
     schema = LeadSchema.from_conf(conf)
-    m = LeadModelSettings.from_conf(conf)
-    algo = m.trainer.lower()
+    m = conf.section("leads.model", LeadModelSettings)
+    fitting = conf.section("xgboost", XGBoostSettings)
+    algo = m.algorithm
     features = write_features(lh)
     labelled = features.where(F.col("label").isNotNull()).persist()
     cached = [labelled]
@@ -113,10 +105,10 @@ def train_leads(lh: Lakehouse) -> TrainReport:
         sizes = [d.count() for d in (train, calibrate, validate)]
         spec, plain = feature_spec(features, schema), feature_spec(features, schema, with_text=False)
         with stage(log, f"fit {algo} on {len(spec.names())} features") as st:
-            model = fit_lead_model(train, calibrate, spec, m)
+            model = fit_lead_model(train, calibrate, spec, m, fitting)
             st.rows = sizes[0]
         with stage(log, f"fit {algo} without text ({len(plain.names())} features)") as st:
-            baseline = fit_lead_model(train, calibrate, plain, m)
+            baseline = fit_lead_model(train, calibrate, plain, m, fitting)
             st.rows = sizes[0]
         scored = model.transform(validate).select("label", "p_raw", "p_convert").persist()
         cached.append(scored)
@@ -128,7 +120,7 @@ def train_leads(lh: Lakehouse) -> TrainReport:
         champion_auc = champion_score(conf, "leads",
                                       lambda champ: evaluate(champ.model.transform(validate))["roc_auc"])
         with mlflow.start_run(run_name="train-leads") as run, stage(log, "log to MLflow"):
-            mlflow.log_params({**{f"model.{k}": v for k, v in asdict(m).items() if k != "xgboost"},
+            mlflow.log_params({**{f"model.{k}": v for k, v in asdict(m).items()},
                                "trainer": algo,
                                "features": len(spec.names()), "text_pca_k": spec.text_k,
                                "window_days": schema.window_days,
@@ -143,7 +135,7 @@ def train_leads(lh: Lakehouse) -> TrainReport:
             sample = scored.limit(200_000).toPandas()
             tracking.log_classifier_plots(sample["label"].to_numpy(), sample["p_raw"].to_numpy(),
                                           sample["p_convert"].to_numpy(dtype=np.float64),
-                                          _importances(model, spec.names()))
+                                          importances(tree_stage(model), spec.names()))
             info = mlflow.spark.log_model(model, "model", registered_model_name=name,
                                           pip_requirements=tracking.PIP_REQUIREMENTS)
             with stage(log, "lead segments (K-Means)") as st:

@@ -210,7 +210,7 @@ def log_classifier_plots(y: np.ndarray, p_raw: np.ndarray, p: np.ndarray, import
     def importance(ax):
         top = sorted(importances, key=lambda kv: kv[1])[-15:]
         ax.barh([k for k, _ in top], [v for _, v in top])
-        ax.set(xlabel="importance (GBT)", title="Feature importance")
+        ax.set(xlabel="importance (share of gain)", title="Feature importance")
 
     for draw, name in ((roc, "roc.png"), (gain, "gain.png"), (calibration, "calibration.png"),
                        (importance, "feature_importance.png")):

@@ -70,6 +70,7 @@ def token_counts(export_dir: str, texts: list[str], max_len: int) -> list[int]:
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(str(Path(export_dir) / "tokenizer.json"))
+    tok.no_padding()
     tok.enable_truncation(max_len)
     return [len(e.ids) for e in tok.encode_batch(texts)]
 

@@ -19,6 +19,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from leadlake.errors import EnvironmentProblem
+from leadlake.ml.boosting import CLASSIFY, REGRESS, BoostedTrees, BoostingParams
 
 FEATURES = "features"
 TRAINERS = ("auto", "gbt", "xgboost")
@@ -91,7 +92,7 @@ def classifier(trees: TreeParams, fitting: XGBoostSettings, *, label_col: str, w
         return gbt.setWeightCol(weight_col) if weight_col else gbt
     # min_child_weight is a hessian sum, not a row count; p(1-p) <= 1/4 per weighted row makes
     # leaf / 4 the closest equivalent of "at least `leaf` rows per leaf" near the decision boundary.
-    return _boosted(trees, fitting, "binary:logistic", trees.min_leaf_rows / 4.0, bins_needed, label_col, weight_col,
+    return _boosted(trees, fitting, CLASSIFY, trees.min_leaf_rows / 4.0, bins_needed, label_col, weight_col,
                     outputs)
 
 
@@ -103,7 +104,7 @@ def regressor(trees: TreeParams, fitting: XGBoostSettings, *, label_col: str, bi
 
         return GBTRegressor(labelCol=label_col, predictionCol=prediction_col, **trees.spark_params(bins_needed))
     # Squared error's hessian is 1 per row: min_child_weight is the row count.
-    return _boosted(trees, fitting, "reg:squarederror", float(trees.min_leaf_rows), bins_needed, label_col, None,
+    return _boosted(trees, fitting, REGRESS, float(trees.min_leaf_rows), bins_needed, label_col, None,
                     dict(predictionCol=prediction_col))
 
 
@@ -114,8 +115,6 @@ def _boosted(trees: TreeParams, fitting: XGBoostSettings, objective: str, min_ch
     except ImportError:
         raise EnvironmentProblem("trainer is xgboost but the xgboost package is not installed: "
                                  "pip install 'leadlake[xgboost]' (or xgboost on GPU clusters)") from None
-    from leadlake.ml.boosting import BoostedTrees, BoostingParams
-
     params = BoostingParams(objective, trees.max_iter, trees.max_depth, trees.step_size, trees.subsampling_rate,
                             min_child_weight, max(bins_needed, trees.max_bins), trees.seed, fitting.device)
     return BoostedTrees(params, label_col=label_col, weight_col=weight_col, features_col=FEATURES,

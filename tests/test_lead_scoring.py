@@ -29,6 +29,18 @@ def test_seniority_and_email_type(spark):
     assert [r.e for r in got] == ["corporate", "free", "disposable", "invalid", "invalid", "missing", "missing"]
 
 
+def test_reason_values_read_as_numbers_not_as_phone_numbers():
+    import re
+
+    from leadlake.leads.reasons import readable_value
+    from leadlake.text.pii import PHONE
+
+    shown = [readable_value(v) for v in (0.333333, 120.0, 40_000_000.0, 0.000123, -0.5, 1 / 7, 3.0)]
+    assert shown == ["0.333", "120", "40,000,000", "1.2e-04", "-0.5", "0.143", "3"]
+    assert not any(re.search(PHONE, f"x={s}") for s in shown)
+    assert re.search(PHONE, "x=0.333333")  # what the old format printed, and why it changed
+
+
 def test_behaviour_counts_only_inside_the_window(spark, tmp_path):
     lh = Lakehouse(spark, make_conf(tmp_path))
     t0 = dt.datetime(2025, 1, 1)

@@ -168,7 +168,7 @@ def reasons_udf(contribute: Callable[[np.ndarray], np.ndarray], names: Sequence[
             cats = labels[name]
             shown = cats[int(value)] if 0 <= int(value) < len(cats) else "unseen"
             return f"{name}={shown}"
-        return f"{name}={_readable(value)}"
+        return f"{name}={readable_value(value)}"
 
     @pandas_udf(T.ArrayType(T.StringType()))
     def reasons(batches: Iterator[pd.Series]) -> Iterator[pd.Series]:
@@ -194,7 +194,7 @@ def reasons_udf(contribute: Callable[[np.ndarray], np.ndarray], names: Sequence[
     return reasons
 
 
-def _readable(value: float) -> str:
+def readable_value(value: float) -> str:
     """A feature value as a salesperson reads it: 120, 40,000, 0.333, 1.2e-04 (never 0.333333, which reads
     as a phone number to people and to the privacy scan alike)."""
     if abs(value) >= 100:

@@ -38,7 +38,7 @@ from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import LeadSchema, build_lead_features
 from leadlake.leads.model import LeadModelSettings, _pipeline, feature_spec, time_split, with_class_weights
 from leadlake.ml.boosting import driver_cores
-from leadlake.ml.trees import FEATURES, XGBoostSettings
+from leadlake.ml.trees import FEATURES, XGBoostSettings, category_arity
 from leadlake.progress import setup_logging
 from leadlake.session import get_spark
 
@@ -74,8 +74,7 @@ def main() -> None:
               f"{args.trees} trees of depth {args.depth}; {spark.sparkContext.defaultParallelism} Spark cores, "
               f"{driver_cores()} driver cores; {machine.describe()}")
 
-        cards = [train.select(F.countDistinct(c)).first()[0] for c in spec.categorical]
-        bins = max([32, *[c + 2 for c in cards]])
+        bins = max(32, category_arity(train, spec.categorical))
 
         def fit(trainer: str, **xgb) -> tuple[float, float, PipelineModel]:
             run_conf = load_conf(lakehouse=root, overrides={"leads": {"model": {**model_conf, "trainer": trainer}},

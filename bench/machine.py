@@ -9,10 +9,11 @@ products on the same cores, the best this machine's math libraries reach.
 
 from __future__ import annotations
 
-import os
 import platform
 import time
 from pathlib import Path
+
+from leadlake.ml.boosting import driver_cores as cores
 
 # Instruction sets that decide how fast a CPU multiplies matrices: fp32 FMA widths, and int8 dot products.
 MATRIX_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
@@ -39,11 +40,6 @@ def matrix_flags() -> list[str]:
     return [f for f in MATRIX_FLAGS if f in flags]
 
 
-def cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def describe() -> str:

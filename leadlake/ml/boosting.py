@@ -85,25 +85,29 @@ class BoostedTrees(Estimator, HasFeaturesCol):
         self._set(featuresCol=features_col)
 
     def _fit(self, dataset: DataFrame) -> BoostedTreesModel:
-        n = dataset.count()
-        if n > self.driver_max_rows:
-            log.info("%s training rows > driver_max_rows (%s): xgboost across %d Spark tasks",
-                     f"{n:,}", f"{self.driver_max_rows:,}", self.num_workers)
-            booster = self._fit_distributed(dataset)
-        else:
-            booster = self._fit_on_driver(dataset)
-        model = BoostedTreesModel(booster=base64.b64encode(booster.save_raw("ubj")).decode("ascii"),
-                                  objective=self.params_.objective, featuresCol=self.getFeaturesCol())
-        return model._set(**self.outputs)
-
-    def _fit_on_driver(self, dataset: DataFrame):
-        import xgboost
-
         cols = [vector_to_array(F.col(self.getFeaturesCol()), "float32").alias("x"),
                 F.col(self.label_col).cast("float").alias("y")]
         if self.weight_col:
             cols.append(F.col(self.weight_col).cast("float").alias("w"))
-        rows = dataset.select(*cols).toPandas()
+        # Cached so that counting and collecting run the pipeline's front end once, not twice.
+        rows = dataset.select(*cols).persist()
+        try:
+            n = rows.count()
+            if n <= self.driver_max_rows:
+                booster = self._fit_on_driver(rows.toPandas())
+        finally:
+            rows.unpersist()
+        if n > self.driver_max_rows:
+            log.info("%s training rows > driver_max_rows (%s): xgboost across %d Spark tasks",
+                     f"{n:,}", f"{self.driver_max_rows:,}", self.num_workers)
+            booster = self._fit_distributed(dataset)
+        model = BoostedTreesModel(booster=base64.b64encode(booster.save_raw("ubj")).decode("ascii"),
+                                  objective=self.params_.objective, featuresCol=self.getFeaturesCol())
+        return model._set(**self.outputs)
+
+    def _fit_on_driver(self, rows):
+        import xgboost
+
         if rows.empty:
             raise ValueError("no training rows to fit the trees on")
         x = np.stack(rows["x"].to_numpy())

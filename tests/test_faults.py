@@ -4,6 +4,7 @@ and nobody ever reads half a write."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -82,16 +83,14 @@ def test_two_processes_upserting_overlapping_keys_leave_one_serial_order(spark, 
     assert len(committed) >= ROUNDS  # at least one writer lands every round
 
 
-def _content(path: Path, key: str, skip: tuple[str, ...], digits: int | None = None) -> tuple[int, str]:
-    """(rows, checksum over every column but the run's timestamps), the same for the same rows in any order.
+def _lines(path: Path, key: str, skip: tuple[str, ...], digits: int | None = None) -> list[str]:
+    """Every row as sorted-key JSON without the run's timestamps, sorted, so the same rows in any order match.
 
     ``digits`` rounds doubles first: a model's scores summed over partitions
     in another order may differ in the last bit, which is not a lost write.
     """
-    import hashlib
-
     if not (path / "_delta_log").is_dir():
-        return 0, ""
+        return []
     rows = pa.table(DeltaTable(str(path)).to_pyarrow_dataset().to_table()).to_pylist()
     keys = [r[key] for r in rows]
     assert len(keys) == len(set(keys)), f"duplicate keys in {path.name}"
@@ -99,9 +98,22 @@ def _content(path: Path, key: str, skip: tuple[str, ...], digits: int | None = N
     def value(v: object) -> object:
         return round(v, digits) if digits is not None and isinstance(v, float) else v
 
-    lines = sorted(json.dumps({k: value(v) for k, v in r.items() if k not in skip}, sort_keys=True, default=str)
-                   for r in rows)
-    return len(rows), hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return sorted(json.dumps({k: value(v) for k, v in r.items() if k not in skip}, sort_keys=True, default=str)
+                  for r in rows)
+
+
+def _content(path: Path, key: str, skip: tuple[str, ...], digits: int | None = None) -> tuple[int, str]:
+    """(rows, checksum over :func:`_lines`): small enough to compare many states of a table."""
+    import hashlib
+
+    lines = _lines(path, key, skip, digits)
+    return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest() if lines else ""
+
+
+def _differing(a: Path, b: Path, key: str, skip: tuple[str, ...], digits: int | None = None) -> str:
+    """The first rows each table has and the other lacks, for a failure a person can act on."""
+    left, right = set(_lines(a, key, skip, digits)), set(_lines(b, key, skip, digits))
+    return f"only in {a}: {sorted(left - right)[:3]}; only in {b}: {sorted(right - left)[:3]}"
 
 
 def _files(path: Path) -> tuple[set[str], set[str]]:
@@ -116,11 +128,29 @@ def _parquet_files(path: Path) -> set[Path]:
     return set(path.rglob("*.parquet"))
 
 
+def _descendants(pid: int) -> set[int]:
+    """Every process below ``pid``, read from /proc (PySpark's worker daemon leaves the job's process group)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), ()):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
 def _kill_cli_when(cli_args: list[str], watch: Callable[[], object], *, after_s: float = 0.0,
                    timeout_s: float = 300) -> bool:
-    """Start ``leadlake`` with these arguments and SIGKILL its whole process group (driver, JVM, Python
-    workers) as soon as what ``watch()`` sees on disk changes, plus ``after_s``; returns whether the job
-    had finished first."""
+    """Start ``leadlake`` with these arguments and SIGKILL all of it (driver, JVM, and the Python workers,
+    which PySpark's daemon puts in a process group of their own) as soon as what ``watch()`` sees on disk
+    changes, plus ``after_s``; returns whether the job had finished first."""
     import signal
     import time
 
@@ -133,7 +163,17 @@ def _kill_cli_when(cli_args: list[str], watch: Callable[[], object], *, after_s:
         time.sleep(0.01)
     time.sleep(after_s)
     finished = proc.poll() is not None
-    os.killpg(proc.pid, signal.SIGKILL)
+    everyone = _descendants(proc.pid)
+    groups = {proc.pid}
+    for pid in everyone:
+        with contextlib.suppress(ProcessLookupError):
+            groups.add(os.getpgid(pid))
+    for group in groups - {os.getpgrp()}:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+    for pid in everyone:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     proc.wait()
     return finished
 
@@ -249,7 +289,8 @@ def test_scoring_jobs_killed_while_writing_rerun_to_what_an_uninterrupted_run_wr
         outcomes.append((table, "finished" if finished else "killed",
                          ["new" if states[t] == expected[t] else "old" for t in states]))
         assert main([*args, "--lakehouse", str(lh)]) == 0
-        assert {t: _content(lh / t, k, skip, 6) for t, k in SCORED} == expected, table
+        for t, k in SCORED:
+            assert _content(lh / t, k, skip, 6) == expected[t], (table, _differing(lh / t, reference / t, k, skip, 6))
     print("\nkills (table being written, job state, tables old/new):", outcomes)
     assert [o[1] for o in outcomes] == ["killed", "killed"], outcomes
 

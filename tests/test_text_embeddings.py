@@ -132,6 +132,28 @@ def test_store_embeds_each_text_once(spark, lakehouse, spec):
     assert "bob@x.com" not in stored and "[EMAIL]" in stored
 
 
+def test_pooled_vectors_come_from_the_configured_encoder_only(spark, tmp_path, spec):
+    """The table keeps every encoder's vectors of a text (after a switch of text.model or engine); a lead's
+    pooled vector averages the configured encoder's, never a mix of two spaces, and is the same every run."""
+    from leadlake.lakehouse import Lakehouse
+    from leadlake.text.pii import clean_text, text_key
+    from leadlake.text.store import pooled_embeddings
+
+    lh = Lakehouse(spark, make_conf(tmp_path))
+    texts = spark.createDataFrame([("L1", "need a quote"), ("L1", "what about SSO?"), ("L2", "need a quote")],
+                                  "lead_id string, text string")
+    hashes = {r.text: r.h for r in texts.select("text", text_key(clean_text(F.col("text"))).alias("h")).collect()}
+    mine = {"need a quote": [1.0, 0.0, 0.0], "what about SSO?": [0.0, 1.0, 0.0]}
+    rows = [(h, spec.model_id, t, mine[t]) for t, h in hashes.items()]
+    rows += [(h, "some-other-encoder", t, [0.0, 0.0, 1.0]) for t, h in hashes.items()]
+    lh.write(spark.createDataFrame(rows, "text_hash string, model_id string, text string, embedding array<float>"),
+             "silver.text_embeddings")
+    pooled = {r.lead_id: list(r.text_embedding) for r in pooled_embeddings(lh, texts, "lead_id").collect()}
+    assert pooled == {"L1": [0.5, 0.5, 0.0], "L2": [1.0, 0.0, 0.0]}
+    other = pooled_embeddings(lh, texts, "lead_id", model_id="some-other-encoder")
+    assert {r.lead_id: list(r.text_embedding) for r in other.collect()} == {"L1": [0, 0, 1.0], "L2": [0, 0, 1.0]}
+
+
 def test_the_model_pass_is_spread_over_every_core(spark, tmp_path):
     from leadlake.lakehouse import Lakehouse
 

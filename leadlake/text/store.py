@@ -22,7 +22,7 @@ from leadlake.lakehouse import Lakehouse
 from leadlake.progress import stage
 from leadlake.session import default_parallelism
 from leadlake.text import embed
-from leadlake.text.encoders import EncoderSpec
+from leadlake.text.encoders import EncoderSpec, encoder_spec
 from leadlake.text.pii import clean_text, text_key
 
 log = logging.getLogger("leadlake.text")
@@ -110,15 +110,21 @@ def update_text_embeddings(lh: Lakehouse, spec: EncoderSpec, sources: Sequence[t
         texts.unpersist()
 
 
-def pooled_embeddings(lh: Lakehouse, texts: DataFrame, key: str, text_col: str = "text") -> DataFrame | None:
+def pooled_embeddings(lh: Lakehouse, texts: DataFrame, key: str, text_col: str = "text",
+                      model_id: str | None = None) -> DataFrame | None:
     """(key, text_embedding): the mean vector of each key's stored text embeddings; None before any embed run.
 
     What a lead or a customer wrote, as one fixed-size vector for a model
-    (texts with no stored vector yet are left out of the mean).
+    (texts with no stored vector yet are left out of the mean). Only the
+    vectors of one encoder (``model_id``, default the conf's ``text.model``)
+    are averaged: the table keeps every encoder's vectors, and a mean across
+    two encoders' spaces means nothing.
     """
     if not lh.exists(EMBEDDINGS_TABLE):
         return None
+    model_id = model_id or encoder_spec(lh.conf).model_id
     hashed = texts.select(key, text_key(clean_text(F.col(text_col))).alias("text_hash"))
-    emb = lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "embedding"]).dropDuplicates(["text_hash"])
+    emb = lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "model_id", "embedding"]) \
+        .where(F.col("model_id") == model_id).select("text_hash", "embedding")
     pooled = hashed.join(emb, "text_hash").groupBy(key).agg(Summarizer.mean(array_to_vector("embedding")).alias("_m"))
     return pooled.select(key, vector_to_array("_m", "float32").alias("text_embedding"))

@@ -130,9 +130,10 @@ def _spec(ctx: RunContext):
 
 
 def _embed(ctx: RunContext):
+    from leadlake.text.routing import text_encoders
     from leadlake.text.store import embedding_sources, update_text_embeddings
 
-    return update_text_embeddings(ctx.lh, _spec(ctx), embedding_sources(ctx.conf))
+    return update_text_embeddings(ctx.lh, text_encoders(ctx.conf), embedding_sources(ctx.conf))
 
 
 def _train_sentiment(ctx: RunContext):
@@ -154,13 +155,11 @@ def _skip_sentiment(ctx: RunContext) -> str | None:
 
 
 def _mine_needs(ctx: RunContext):
-    from leadlake.needs.categories import load_needs
-    from leadlake.needs.mining import mine_needs
-    from leadlake.needs.sentiment import load_sentiment
+    from leadlake.needs.mining import load_text_heads, mine_needs
+    from leadlake.text.routing import text_encoders
 
-    spec = _spec(ctx)
-    return mine_needs(ctx.lh, spec, load_sentiment(ctx.lh.models, spec),
-                      load_needs(ctx.lh.models, spec, ctx.conf))
+    encoders = text_encoders(ctx.conf)
+    return mine_needs(ctx.lh, encoders, *load_text_heads(ctx.lh.models, encoders, ctx.conf))
 
 
 def _discover_leads(ctx: RunContext):

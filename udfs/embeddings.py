@@ -20,13 +20,27 @@ from leadlake.text.encoders import EncoderSpec, load_encoder
 
 @functools.lru_cache(maxsize=8)
 def embedding_udf(spec: EncoderSpec):
-    """A column function: text (non-null strings) -> array<float> of the encoder's dimension."""
+    """A column function: text (non-null strings) -> array<float> of the encoder's dimension.
+
+    Empty strings (null texts, and the rows another encoder reads) skip the
+    model and get zeros, which the caller turns into null.
+    """
 
     def make_predict_fn():
         encode = load_encoder(spec)
+        dimension: list[int] = []
 
         def predict(texts: np.ndarray) -> np.ndarray:
-            return encode([str(t) for t in texts])
+            texts = [str(t) for t in texts]
+            present = [i for i, t in enumerate(texts) if t]
+            if len(present) == len(texts):
+                return encode(texts)
+            if not dimension:
+                dimension.append(encode(["."]).shape[1])
+            out = np.zeros((len(texts), dimension[0]), dtype=np.float32)
+            if present:
+                out[present] = encode([texts[i] for i in present])
+            return out
 
         return predict
 

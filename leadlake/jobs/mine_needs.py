@@ -15,11 +15,9 @@ import logging
 from pyspark.sql import functions as F
 
 from leadlake.lakehouse import Lakehouse
-from leadlake.needs.categories import load_needs
-from leadlake.needs.mining import INSIGHTS_TABLE, mine_needs
-from leadlake.needs.sentiment import load_sentiment
+from leadlake.needs.mining import INSIGHTS_TABLE, load_text_heads, mine_needs
 from leadlake.needs.training import train_needs_head
-from leadlake.text.encoders import encoder_spec
+from leadlake.text.routing import text_encoders
 
 log = logging.getLogger("leadlake.needs")
 
@@ -43,14 +41,12 @@ def format_top_needs(lh: Lakehouse, top: int) -> str:
 
 
 def run(ctx, args: argparse.Namespace) -> int:
-    lh, spec = ctx.lakehouse, encoder_spec(ctx.conf)
+    lh, encoders = ctx.lakehouse, text_encoders(ctx.conf)
     if args.train:
-        needs, head = train_needs_head(lh, spec)
-        print(head)
-    else:
-        needs = load_needs(lh.models, spec, ctx.conf)
-    sentiment = load_sentiment(lh.models, spec)
-    report = mine_needs(lh, spec, sentiment, needs)
+        for spec in encoders.specs:
+            print(train_needs_head(lh, spec)[1])
+    sentiment, needs = load_text_heads(lh.models, encoders, ctx.conf)
+    report = mine_needs(lh, encoders, sentiment, needs)
     print(report)
     print(format_top_needs(lh, args.top))
     return 0

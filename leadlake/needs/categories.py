@@ -17,6 +17,7 @@ from pathlib import Path
 from pyspark.sql import DataFrame
 
 from leadlake.config import Conf
+from leadlake.errors import ConfError
 from leadlake.ml.store import ModelStore, as_store
 from leadlake.text.classify import (
     TextClassifier,
@@ -32,8 +33,18 @@ KIND = "needs"
 OTHER = "other"
 
 
-def taxonomy(conf: Conf) -> dict[str, list[str]]:
-    return anchors_from_conf(conf, "needs.categories")
+def taxonomy(conf: Conf, *, multilingual: bool = False) -> dict[str, list[str]]:
+    """Label -> describing phrases; for the multilingual encoder, with ``needs.multilingual_phrases`` added."""
+    out = anchors_from_conf(conf, "needs.categories")
+    extra = conf.get("needs.multilingual_phrases") or {}
+    unknown = sorted(set(extra) - set(out))
+    if unknown:
+        raise ConfError(f"needs.multilingual_phrases has label(s) {', '.join(unknown)} that needs.categories "
+                        f"does not ({', '.join(out)})")
+    if multilingual:
+        for label, phrases in extra.items():
+            out[label] += [phrases] if isinstance(phrases, str) else [str(p) for p in phrases or ()]
+    return out
 
 
 def save_needs(model: TextClassifier, models: ModelStore | str | Path) -> str:
@@ -42,7 +53,8 @@ def save_needs(model: TextClassifier, models: ModelStore | str | Path) -> str:
 
 def load_needs(models: ModelStore | str | Path, spec: EncoderSpec, conf: Conf) -> TextClassifier:
     """The saved head when one was trained for this taxonomy, else zero-shot."""
-    return load_classifier(as_store(models), head_parts(KIND, spec.model_id), spec, taxonomy(conf),
+    return load_classifier(as_store(models), head_parts(KIND, spec.model_id), spec,
+                           taxonomy(conf, multilingual=spec.multilingual),
                            min_confidence=float(conf.get("needs.min_confidence")), fallback=OTHER)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame, Window
@@ -28,19 +28,24 @@ from leadlake.config import Conf
 from leadlake.errors import ConfError
 from leadlake.frames import with_overall
 from leadlake.lakehouse import Lakehouse
-from leadlake.needs.categories import classify_with
+from leadlake.ml.store import ModelStore
+from leadlake.needs.categories import classify_with, load_needs
 from leadlake.needs.entities import entity_patterns
-from leadlake.needs.sentiment import score_sentiment
+from leadlake.needs.sentiment import load_sentiment, score_sentiment
 from leadlake.needs.topics import Topics, discover_topics
 from leadlake.progress import stage
 from leadlake.text.classify import TextClassifier
 from leadlake.text.encoders import EncoderSpec
+from leadlake.text.language import detect_language
+from leadlake.text.routing import TextEncoders
 from leadlake.text.sources import read_texts, sources_from_conf, with_customers
 from leadlake.text.store import update_text_embeddings
 
 log = logging.getLogger("leadlake.needs")
 
 SIGNALS_TABLE = catalog.TEXT_SIGNALS
+_GROUP = "_topic_group"
+_HAN = re.compile(r"[\u3400-\u9fff]")
 INSIGHTS_TABLE = catalog.NEED_INSIGHTS
 CUSTOMER_NEEDS_TABLE = catalog.CUSTOMER_NEEDS
 
@@ -61,35 +66,75 @@ class MiningReport:
 
 
 def urgent_language(text: Column, terms: Sequence[str]) -> Column:
-    """True where the text contains any urgent term as whole words (case-insensitive)."""
+    """True where the text contains any urgent term (case-insensitive): whole words, or anywhere for Chinese
+    terms, since Chinese writes no spaces between words."""
     if not terms:
         return F.lit(False)
-    pattern = r"(?i)\b(" + "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in terms) + r")\b"
-    return F.coalesce(text.rlike(pattern), F.lit(False))
+    words = [t for t in terms if not _HAN.search(t)]
+    chinese = [t for t in terms if _HAN.search(t)]
+    parts = ([r"\b(" + "|".join(re.escape(t).replace(r"\ ", r"\s+") for t in words) + r")\b"] if words else []) \
+        + (["(" + "|".join(re.escape(t) for t in chinese) + ")"] if chinese else [])
+    return F.coalesce(text.rlike("(?i)" + "|".join(parts)), F.lit(False))
 
 
-def classify_texts(lh: Lakehouse, texts: DataFrame, spec: EncoderSpec, sentiment: TextClassifier,
-                   needs: TextClassifier) -> DataFrame:
-    """Texts with their stored embedding (``_emb``), sentiment and need category."""
-    emb = lh.read(catalog.TEXT_EMBEDDINGS, columns=["text_hash", "model_id", "embedding"]) \
-        .where(F.col("model_id") == spec.model_id).select("text_hash", F.col("embedding").alias("_emb"))
-    return (
-        texts.join(emb, "text_hash", "left")
-        .transform(lambda d: score_sentiment(d, sentiment, spec, embedding_col="_emb"))
-        .transform(lambda d: classify_with(d, needs, spec, embedding_col="_emb"))
-    )
+def _by_model(heads: TextClassifier | Mapping[str, TextClassifier],
+              encoders: TextEncoders) -> dict[str, TextClassifier]:
+    """The classifier of each encoder: one read over another encoder's vectors would classify noise."""
+    out = {heads.model_id: heads} if isinstance(heads, TextClassifier) else dict(heads)
+    missing = [s.model_id for s in encoders.specs if s.model_id not in out]
+    if missing:
+        raise ValueError(f"no classifier for the vectors of {', '.join(missing)} (classifiers for: "
+                         f"{', '.join(out)})")
+    return out
 
 
-def find_topics(classified: DataFrame, conf: Conf) -> Topics:
+def classify_texts(lh: Lakehouse, texts: DataFrame, encoders: TextEncoders | EncoderSpec,
+                   sentiment: TextClassifier | Mapping[str, TextClassifier],
+                   needs: TextClassifier | Mapping[str, TextClassifier]) -> DataFrame:
+    """Texts (with ``lang``) plus their stored embedding (``_emb``), the encoder's ``model_id``, sentiment and need
+    category, each from the classifiers of the encoder the text's language goes to."""
+    routing = encoders if isinstance(encoders, TextEncoders) else TextEncoders(encoders)
+    by_sentiment, by_needs = _by_model(sentiment, routing), _by_model(needs, routing)
+    stored = lh.read(catalog.TEXT_EMBEDDINGS, columns=["text_hash", "model_id", "embedding"])
+
+    def one(part: DataFrame, spec: EncoderSpec) -> DataFrame:
+        emb = stored.where(F.col("model_id") == spec.model_id).select("text_hash", F.col("embedding").alias("_emb"))
+        return (
+            part.join(emb, "text_hash", "left").withColumn("model_id", F.lit(spec.model_id))
+            .transform(lambda d: score_sentiment(d, by_sentiment[spec.model_id], spec, embedding_col="_emb"))
+            .transform(lambda d: classify_with(d, by_needs[spec.model_id], spec, embedding_col="_emb"))
+        )
+
+    return routing.each(texts, F.col("lang"), one)
+
+
+def load_text_heads(models: ModelStore | str, encoders: TextEncoders,
+                    conf: Conf) -> tuple[dict[str, TextClassifier], dict[str, TextClassifier]]:
+    """(sentiment, need category) classifiers per encoder's model id: each trained head, or zero-shot."""
+    return ({s.model_id: load_sentiment(models, s) for s in encoders.specs},
+            {s.model_id: load_needs(models, s, conf) for s in encoders.specs})
+
+
+def _topic_group(encoders: TextEncoders) -> Column:
+    """Topics are found per need category and encoder: K-Means over one space at a time."""
+    if encoders.multilingual is None:
+        return F.col("need_category")
+    return F.when(F.col("model_id") == encoders.primary.model_id, F.col("need_category")) \
+        .otherwise(F.concat_ws(" @ ", "need_category", "model_id"))
+
+
+def find_topics(classified: DataFrame, conf: Conf, encoders: TextEncoders | None = None) -> Topics:
     excluded = [str(c) for c in conf.get("needs.priority.exclude") or ()]
-    return discover_topics(classified.where(~F.col("need_category").isin(*excluded)).dropDuplicates(["text_hash"]),
-                           "_emb", "text", group_col="need_category",
+    grouped = classified.withColumn(_GROUP, _topic_group(encoders) if encoders else F.col("need_category"))
+    return discover_topics(grouped.where(~F.col("need_category").isin(*excluded)).dropDuplicates(["text_hash"]),
+                           "_emb", "text", group_col=_GROUP,
                            k=int(conf.get("needs.topics.k")),
                            keywords=int(conf.get("needs.topics.keywords")),
                            seed=int(conf.get("needs.topics.seed")))
 
 
-def with_topics_and_entities(lh: Lakehouse, classified: DataFrame, topics: Topics, spec: EncoderSpec) -> DataFrame:
+def with_topics_and_entities(lh: Lakehouse, classified: DataFrame, topics: Topics,
+                             encoders: TextEncoders | None = None) -> DataFrame:
     """The ``silver.text_signals`` rows."""
     conf = lh.conf
     catalogue = conf.get("needs.entities.products_table")
@@ -97,14 +142,14 @@ def with_topics_and_entities(lh: Lakehouse, classified: DataFrame, topics: Topic
     from udfs.entities import entities_udf
 
     extract = entities_udf(*entity_patterns(conf, products))
+    grouped = classified.withColumn(_GROUP, _topic_group(encoders) if encoders else F.col("need_category"))
     return (
-        topics.assign(classified, "_emb", "need_category")
+        topics.assign(grouped, "_emb", _GROUP)
         .withColumn("entities", F.when(F.col("text").isNotNull(), extract(F.coalesce("text", F.lit("")))))
         .withColumn("is_urgent", urgent_language(F.col("text"), conf.get("needs.priority.urgent_terms") or ()))
-        .select("source", "source_id", "lead_id", "customer_id", "ts", "text", "text_hash",
+        .select("source", "source_id", "lead_id", "customer_id", "ts", "text", "text_hash", "lang",
                 "sentiment_score", "sentiment_label", "need_category", "need_confidence", "entities",
-                F.col("topic_id").cast("int").alias("topic_id"), "topic_label", "is_urgent",
-                F.lit(spec.model_id).alias("model_id"))
+                F.col("topic_id").cast("int").alias("topic_id"), "topic_label", "is_urgent", "model_id")
     )
 
 
@@ -233,9 +278,17 @@ def customer_needs(signals: DataFrame, insights: DataFrame) -> DataFrame:
     )
 
 
-def mine_needs(lh: Lakehouse, spec: EncoderSpec, sentiment: TextClassifier,
-               needs: TextClassifier) -> MiningReport:
+def mine_needs(lh: Lakehouse, encoders: TextEncoders | EncoderSpec,
+               sentiment: TextClassifier | Mapping[str, TextClassifier],
+               needs: TextClassifier | Mapping[str, TextClassifier]) -> MiningReport:
+    """Signals for every text, the needs they add up to and each customer's needs.
+
+    ``encoders``: the conf's routing (``text_encoders``), or one encoder for
+    every text; ``sentiment`` and ``needs``: one classifier, or one per
+    encoder's model id (``load_text_heads``).
+    """
     conf = lh.conf
+    routing = encoders if isinstance(encoders, TextEncoders) else TextEncoders(encoders)
     sources = sources_from_conf(conf, "needs.sources")
     present = [s for s in sources if lh.exists(s.table)]
     for s in sources:
@@ -243,20 +296,23 @@ def mine_needs(lh: Lakehouse, spec: EncoderSpec, sentiment: TextClassifier,
             log.warning("needs source %s does not exist; skipped", s.table)
     if not present:
         raise ConfError("none of the needs.sources tables exist: " + ", ".join(s.table for s in sources))
-    update_text_embeddings(lh, spec, [(s.table, s.text_col) for s in present])
+    update_text_embeddings(lh, routing, [(s.table, s.text_col) for s in present])
     with stage(log, "read texts") as st:
-        texts = with_customers(lh, read_texts(lh, present)).persist()
+        texts = with_customers(lh, read_texts(lh, present)).withColumn("lang", detect_language(F.col("text"))) \
+            .persist()
         st.rows = read = texts.count()
     classified = signals = topics = None
     try:
-        with stage(log, f"sentiment ({sentiment.method}) and need category ({needs.method})") as st:
-            classified = classify_texts(lh, texts, spec, sentiment, needs).persist()
+        methods = ", ".join(f"{model}: sentiment {s.method}, need category {_by_model(needs, routing)[model].method}"
+                            for model, s in _by_model(sentiment, routing).items())
+        with stage(log, f"sentiment and need category ({methods})") as st:
+            classified = classify_texts(lh, texts, routing, sentiment, needs).persist()
             st.rows = classified.count()
         with stage(log, "discover topics per need category") as st:
-            topics = find_topics(classified, conf)
+            topics = find_topics(classified, conf, routing)
             st.rows = n_topics = topics.table.count()
         with stage(log, f"entities, topics and urgency -> {SIGNALS_TABLE}") as st:
-            lh.write(with_topics_and_entities(lh, classified, topics, spec), SIGNALS_TABLE,
+            lh.write(with_topics_and_entities(lh, classified, topics, routing), SIGNALS_TABLE,
                      mode="overwrite", overwrite_schema=True)
             # Read back what was committed: the counts reconcile the table itself, and the gold
             # stages plan over a short lineage instead of re-analysing the whole mining plan.

@@ -34,11 +34,23 @@ ANCHORS = {
     "positive": ["This is great, I love it!", "Excellent support, thank you so much.",
                  "Really happy with the product."],
 }
+# The same anchors as Chinese customers write them, for the multilingual encoder (which reads both).
+ANCHORS_ZH = {
+    "negative": ["太差了，非常失望。", "服务太烂了，根本没人理我。", "老是出问题，我很生气。"],
+    "neutral": ["我想咨询一下我的账户。", "会议定在周二。", "这是您要的资料。"],
+    "positive": ["太棒了，非常喜欢！", "客服非常好，太感谢了。", "对产品很满意。"],
+}
 
 
-def sentiment_model(model_id: str, head: LogisticRegressionModel | None = None) -> TextClassifier:
+def anchors_for(multilingual: bool) -> dict[str, list[str]]:
+    """Anchor phrases per label: English, plus Chinese for an encoder that reads both."""
+    return {label: [*phrases, *(ANCHORS_ZH[label] if multilingual else [])] for label, phrases in ANCHORS.items()}
+
+
+def sentiment_model(model_id: str, head: LogisticRegressionModel | None = None, *,
+                    multilingual: bool = False) -> TextClassifier:
     """The sentiment classifier for one encoder (no head: zero-shot anchors)."""
-    return TextClassifier(model_id, ANCHORS, head)
+    return TextClassifier(model_id, anchors_for(multilingual), head)
 
 
 def save_sentiment(model: TextClassifier, models: ModelStore | str | Path) -> str:
@@ -50,7 +62,7 @@ def has_head(models: ModelStore | str | Path, spec: EncoderSpec) -> bool:
 
 
 def load_sentiment(models: ModelStore | str | Path, spec: EncoderSpec) -> TextClassifier:
-    return load_classifier(as_store(models), head_parts(KIND, spec.model_id), spec, ANCHORS)
+    return load_classifier(as_store(models), head_parts(KIND, spec.model_id), spec, anchors_for(spec.multilingual))
 
 
 def train_sentiment(labelled: DataFrame, spec: EncoderSpec, *, text_col: str = "text", label_col: str = "label",
@@ -60,8 +72,8 @@ def train_sentiment(labelled: DataFrame, spec: EncoderSpec, *, text_col: str = "
     Classes weigh the same whatever their counts, so that the sign of
     ``sentiment_score`` is an even-handed positive / negative decision.
     """
-    return fit_classifier(labelled, spec, ANCHORS, text_col=text_col, label_col=label_col, reg=reg,
-                          embedding_col=embedding_col, balance_classes=True)
+    return fit_classifier(labelled, spec, anchors_for(spec.multilingual), text_col=text_col, label_col=label_col,
+                          reg=reg, embedding_col=embedding_col, balance_classes=True)
 
 
 def score_sentiment(df: DataFrame, model: TextClassifier, spec: EncoderSpec, *, text_col: str = "text",

@@ -5,7 +5,8 @@ each need category so that a need reads "pricing: renewal · price · increase";
 cluster is labelled with its most distinctive words by class-based TF-IDF
 (the term's share of the cluster's words, weighted by how rare it is across
 clusters, as in BERTopic), so a topic reads "export · files · failing"
-rather than "topic 7". Everything runs as Spark jobs: only the k centroids
+rather than "topic 7". Chinese texts are cut into words by jieba, since
+Chinese puts no spaces between them. Everything runs as Spark jobs: only the k centroids
 and the k x keywords labels reach the driver; assigning a text to its
 nearest centre is a vectorised pandas UDF over the broadcast centres.
 """
@@ -22,7 +23,7 @@ from pyspark.ml.clustering import KMeans
 from pyspark.ml.feature import StopWordsRemover
 from pyspark.ml.functions import array_to_vector
 from pyspark.ml.stat import Summarizer
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.functions import pandas_udf
@@ -37,7 +38,33 @@ EXTRA_STOP_WORDS = [
     "could", "also", "just", "get", "got", "us", "we're", "i'm", "it's", "don't", "can't", "one", "still", "really",
     "email", "phone", "card", "message", "notes", "call", "good", "morning", "like", "know", "let", "want", "need",
 ]
+# Chinese function words and business-mail filler that jieba keeps as words of their own.
+CHINESE_STOP_WORDS = [
+    "我们", "你们", "他们", "这个", "那个", "什么", "怎么", "可以", "能不能", "没有", "就是", "还是", "已经", "因为",
+    "所以", "但是", "如果", "一下", "一个", "非常", "真的", "现在", "希望", "需要", "谢谢", "您好", "你好", "请问",
+    "问题", "时候", "觉得", "还有", "这样", "以后", "这么", "有点", "不是", "的话", "一直", "自己",
+]
 _VEC = "_topic_features"
+_HAN = r"\p{IsHan}"
+
+
+@pandas_udf(T.ArrayType(T.StringType()))
+def _segmented(texts: pd.Series) -> pd.Series:
+    """Chinese text cut into words by jieba (dictionary-based); null in, null out."""
+    import logging as _logging
+
+    import jieba
+
+    jieba.setLogLevel(_logging.WARNING)
+    return pd.Series([None if t is None else [w.strip().lower() for w in jieba.lcut(t) if w.strip()]
+                      for t in texts], dtype=object)
+
+
+def _words(text: Column) -> Column:
+    """Lower-cased words: split on non-letters, or jieba's segmentation where the text has Han characters."""
+    masked = F.regexp_replace(text, r"\[(EMAIL|PHONE|CARD)\]", " ")
+    han = masked.rlike(_HAN)
+    return F.when(han, _segmented(F.when(han, masked))).otherwise(F.split(F.lower(masked), r"[^a-z0-9'&+-]+"))
 
 
 @dataclass(frozen=True)
@@ -111,12 +138,14 @@ def discover_topics(df: DataFrame, emb_col: str, text_col: str, *, group_col: st
 
 
 def _label_topics(assigned: DataFrame, keywords: int) -> DataFrame:
-    words = F.split(F.lower(F.regexp_replace("_text", r"\[(EMAIL|PHONE|CARD)\]", " ")), r"[^a-z0-9'&+-]+")
-    tokens = assigned.select("topic_id", words.alias("_w"))
-    stop = StopWordsRemover.loadDefaultStopWords("english") + EXTRA_STOP_WORDS
+    tokens = assigned.select("topic_id", _words(F.col("_text")).alias("_w"))
+    stop = StopWordsRemover.loadDefaultStopWords("english") + EXTRA_STOP_WORDS + CHINESE_STOP_WORDS
     tokens = StopWordsRemover(inputCol="_w", outputCol="_terms", stopWords=stop).transform(tokens)
-    terms = tokens.select("topic_id", F.explode("_terms").alias("term")).where(
-        (F.length("term") >= 3) & ~F.col("term").rlike(r"^[0-9'&+-]+$"))
+    term = F.col("term")
+    # A word is three letters or more, or two Han characters or more (most Chinese words are two).
+    word = ((F.length(term) >= 3) & term.rlike(r"^[a-z0-9'&+-]+$")) \
+        | ((F.length(term) >= 2) & term.rlike(r"^\p{IsHan}+$"))
+    terms = tokens.select("topic_id", F.explode("_terms").alias("term")).where(word & ~term.rlike(r"^[0-9'&+-]+$"))
     counts = terms.groupBy("topic_id", "term").count()
     per_topic = Window.partitionBy("topic_id")
     topics = counts.select("topic_id").distinct().count()

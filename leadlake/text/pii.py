@@ -1,8 +1,12 @@
 """Personal data out of free text before it is embedded, logged or stored.
 
-Pure Spark expressions (no Python UDF): e-mail addresses, card-like numbers
-and phone numbers become ``[EMAIL]``, ``[CARD]`` and ``[PHONE]``. Cards are
-masked before phones so a 16-digit card never reads as a phone number.
+Pure Spark expressions (no Python UDF): e-mail addresses, Chinese
+resident identity numbers, card-like numbers and phone numbers become
+``[EMAIL]``, ``[ID]``, ``[CARD]`` and ``[PHONE]``. Identity numbers and cards
+are masked before phones so their digits never read as a phone number.
+Word characters in the patterns are ASCII on purpose: Java's ``\\w`` (Spark)
+is ASCII and Python's is Unicode, and a number written right after Chinese
+text ("电话13812345678") must be masked by both.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from pyspark.sql import Column
 from pyspark.sql import functions as F
 
 EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+"
+# 18 characters: region, birth date (19xx/20xx, month, day), sequence, check digit (0-9 or X).
+CN_ID = r"(?<![0-9A-Za-z])[1-9]\d{5}(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])\d{3}[0-9Xx](?![0-9A-Za-z])"
 CARD = r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])"
 # Phone numbers as people write them: an optional country code (+44, 0044), an optional area code in
 # parentheses ("(486) 329-033", "+44 (0)20 ..."), then 7 to 12 digits (6 after a parenthesised area code)
@@ -22,10 +28,10 @@ CARD = r"(?<![\d-])(?:\d[ -]?){12,18}\d(?![\d-])"
 _SEP = r"(?:[ .]|\s?-\s?)?"
 _DATE = (r"(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{2,4}"
          r"|(?:19|20)\d{2}\s?[-/]\s?(?:19|20)?\d{2})(?!\d)")
-PHONE = (r"(?<![\w+/-])(?!" + _DATE + r")(?:(?:\+|00)\d{1,3}[ .-]?)?"
+PHONE = (r"(?<![A-Za-z0-9_+/-])(?!" + _DATE + r")(?:(?:\+|00)\d{1,3}[ .-]?)?"
          r"(?:\(\d{1,4}\)[ .-]?\d(?:" + _SEP + r"\d){4,10}|0\d{1,4}/\d(?:" + _SEP + r"\d){4,10}"
-         r"|\d(?:" + _SEP + r"\d){6,11})(?![\w/-])")
-_PATTERNS = ((EMAIL, "[EMAIL]"), (CARD, "[CARD]"), (PHONE, "[PHONE]"))
+         r"|\d(?:" + _SEP + r"\d){6,11})(?![A-Za-z0-9_/-])")
+_PATTERNS = ((EMAIL, "[EMAIL]"), (CN_ID, "[ID]"), (CARD, "[CARD]"), (PHONE, "[PHONE]"))
 
 
 def mask_pii(text: Column) -> Column:

@@ -8,6 +8,7 @@ model pass; running it twice, or concurrently, never duplicates a key.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,9 @@ from leadlake.progress import stage
 from leadlake.session import default_parallelism
 from leadlake.text import embed
 from leadlake.text.encoders import EncoderSpec, encoder_spec
+from leadlake.text.language import detect_language
 from leadlake.text.pii import clean_text, text_key
+from leadlake.text.routing import TextEncoders
 
 log = logging.getLogger("leadlake.text")
 
@@ -80,31 +83,43 @@ def embedding_partitions(lh: Lakehouse, texts: int) -> int:
     return max(default_parallelism(lh.spark), -(-texts // per_task))
 
 
-def update_text_embeddings(lh: Lakehouse, spec: EncoderSpec, sources: Sequence[tuple[str, str]]) -> EmbedReport:
-    """Embed the texts of ``sources`` that have no vector for this encoder yet; every text once."""
-    texts = distinct_texts(lh, sources).persist()
+def update_text_embeddings(lh: Lakehouse, encoders: EncoderSpec | TextEncoders,
+                           sources: Sequence[tuple[str, str]]) -> EmbedReport:
+    """Embed the texts of ``sources`` that have no vector yet from the encoder of their language; every text once.
+
+    ``encoders``: one encoder for every text, or the conf's routing
+    (``text_encoders``), which sends each text to the encoder of its script.
+    """
+    routing = encoders if isinstance(encoders, TextEncoders) else TextEncoders(encoders)
+    texts = distinct_texts(lh, sources).withColumn("model_id", routing.model_of(detect_language(F.col("text")))) \
+        .persist()
     todo = texts
     try:
         with stage(log, "find texts without a vector") as st:
             total = texts.count()
             todo = texts
             if lh.exists(EMBEDDINGS_TABLE):
-                done = lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "model_id"]).where(
-                    F.col("model_id") == spec.model_id)
-                todo = texts.join(done.select("text_hash"), "text_hash", "left_anti")
+                done = lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "model_id"])
+                todo = texts.join(done, ["text_hash", "model_id"], "left_anti")
             todo = todo.persist()
-            st.rows = new = todo.count()
-            st.detail = f"of {total:,} distinct texts, model {spec.model_id}"
+            backlog = {r["model_id"]: r["count"] for r in todo.groupBy("model_id").count().collect()}
+            st.rows = new = sum(backlog.values())
+            st.detail = f"of {total:,} distinct texts, model {routing.model_ids}"
         if new:
-            with stage(log, f"embed with {spec.name} ({spec.engine})", total=new) as st:
-                spread = todo.repartition(embedding_partitions(lh, new))
-                rows = embed(spread, "text", "embedding", spec=spec).select(
-                    "text_hash", F.lit(spec.model_id).alias("model_id"), "text", "embedding",
+            work = ", ".join(f"{backlog[s.model_id]:,} with {s.name} ({s.engine})" for s in routing.specs
+                             if backlog.get(s.model_id))
+            with stage(log, f"embed {work}", total=new) as st:
+                parts = [
+                    embed(todo.where(F.col("model_id") == s.model_id).repartition(
+                        embedding_partitions(lh, backlog[s.model_id])), "text", "embedding", spec=s)
+                    for s in routing.specs if backlog.get(s.model_id)]
+                rows = functools.reduce(DataFrame.unionByName, parts).select(
+                    "text_hash", "model_id", "text", "embedding",
                     F.size("embedding").alias("dimension"), F.current_timestamp().alias("embedded_at"),
                 )
                 lh.upsert(rows, EMBEDDINGS_TABLE, ["text_hash", "model_id"])
                 st.rows = new
-        return EmbedReport(spec.model_id, total, total - new, new)
+        return EmbedReport(routing.model_ids, total, total - new, new)
     finally:
         todo.unpersist()
         texts.unpersist()

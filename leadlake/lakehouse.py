@@ -147,7 +147,7 @@ class Lakehouse:
         version: int | None = None,
         timestamp: str | None = None,
     ) -> DataFrame:
-        """A table as a DataFrame; ``columns`` are pruned at the scan, ``where`` skips files."""
+        """A table as a DataFrame; ``columns`` are pruned at the scan, ``where`` filters the rows."""
         ref = self.ref(name)
         if not self.exists(ref):
             raise TableNotFound(f"table {ref.name} does not exist at {ref}")

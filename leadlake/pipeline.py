@@ -136,22 +136,42 @@ def _embed(ctx: RunContext):
     return update_text_embeddings(ctx.lh, text_encoders(ctx.conf), embedding_sources(ctx.conf))
 
 
+def _sentiment_encoders(ctx: RunContext) -> list:
+    """The encoders that need a sentiment head: the English one always, the multilingual one once the
+    lakehouse has texts it reads (an English CRM does not pay for a head it never uses)."""
+    from leadlake import catalog
+    from leadlake.text.routing import text_encoders
+
+    encoders = text_encoders(ctx.conf)
+    out = [encoders.primary]
+    extra = encoders.multilingual
+    if extra is not None and (ctx.force or (ctx.lh.exists(catalog.TEXT_EMBEDDINGS) and not ctx.lh.read(
+            catalog.TEXT_EMBEDDINGS, columns=["model_id"]).where(f"model_id = '{extra.model_id}'").isEmpty())):
+        out.append(extra)
+    return out
+
+
 def _train_sentiment(ctx: RunContext):
     from leadlake.needs.training import train_sentiment_head
 
-    try:
-        return train_sentiment_head(ctx.lh, _spec(ctx))[1]
-    except EnvironmentProblem as exc:
-        if ctx.force:
-            raise
-        log.warning("no sentiment head trained (%s); sentiment stays zero-shot", exc)
-        return f"skipped: {exc}; sentiment stays zero-shot"
+    reports = []
+    for spec in _sentiment_encoders(ctx):
+        try:
+            reports.append(str(train_sentiment_head(ctx.lh, spec)[1]))
+        except EnvironmentProblem as exc:
+            if ctx.force:
+                raise
+            log.warning("no sentiment head trained for %s (%s); its sentiment stays zero-shot", spec.model_id, exc)
+            reports.append(f"{spec.model_id} skipped: {exc}; sentiment stays zero-shot")
+    return "\n".join(reports)
 
 
 def _skip_sentiment(ctx: RunContext) -> str | None:
     from leadlake.needs.sentiment import has_head
 
-    return "a sentiment head exists; --force retrains" if has_head(ctx.lh.models, _spec(ctx)) else None
+    if all(has_head(ctx.lh.models, spec) for spec in _sentiment_encoders(ctx)):
+        return "a sentiment head exists; --force retrains"
+    return None
 
 
 def _mine_needs(ctx: RunContext):
@@ -163,10 +183,11 @@ def _mine_needs(ctx: RunContext):
 
 
 def _discover_leads(ctx: RunContext):
-    from leadlake.leads.discovery import discover_leads, load_discovery
+    from leadlake.leads.discovery import discover_leads, load_discovery_heads
+    from leadlake.text.routing import text_encoders
 
-    spec = _spec(ctx)
-    return discover_leads(ctx.lh, spec, load_discovery(ctx.conf, spec))
+    encoders = text_encoders(ctx.conf)
+    return discover_leads(ctx.lh, encoders, load_discovery_heads(ctx.conf, encoders))
 
 
 def _skip_training(section: str, what: str) -> Callable[[RunContext], str | None]:

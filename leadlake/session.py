@@ -265,5 +265,7 @@ def _server_has_delta(spark: SparkSession) -> bool:
 def _register_delta_rs(spark: SparkSession) -> None:
     from leadlake.delta.source import DeltaRsDataSource
 
-    spark.conf.set("spark.sql.python.filterPushdown.enabled", "true")
+    # Filter pushdown (file skipping by partition values and min/max statistics) stays as the
+    # session has it: off in conf/spark/*.yaml, since Spark shares one pushdown's file plan between
+    # the scans of one relation (see there).
     spark.dataSource.register(DeltaRsDataSource)

@@ -155,14 +155,39 @@ def test_time_travel_by_version_and_timestamp(spark, lakehouse):
     assert lakehouse.read("bronze.tt", timestamp=v1_time).count() == 15
 
 
+@pytest.fixture
+def file_skipping(spark):
+    """Filter pushdown on for one test: off by default (conf/spark/local.yaml says why), opt-in (with the reader
+    option fileSkipping) for a session that never filters one read two ways."""
+    key = "spark.sql.python.filterPushdown.enabled"
+    before = spark.conf.get(key, "false")
+    spark.conf.set(key, "true")
+    yield
+    spark.conf.set(key, before)
+
+
+def test_one_read_filtered_two_ways_in_one_plan_keeps_every_row(spark, lakehouse):
+    """Two branches of a union over the same read, each with its own filter: both branches' rows come back
+    (with filter pushdown on, Spark 4.1 plans both scans with one branch's files and this lost rows)."""
+    rows = [(f"h{i}", "a" if i % 2 else "b", i) for i in range(200)]
+    lakehouse.write(spark.createDataFrame(rows, "key string, model string, v int").repartition(2, "model"),
+                    "silver.two_models", mode="overwrite")
+    stored = lakehouse.read("silver.two_models")
+    keys = spark.createDataFrame([(f"h{i}",) for i in range(200)], "key string")
+    parts = [keys.join(stored.where(F.col("model") == m).select("key", "v"), "key").withColumn("m", F.lit(m))
+             for m in ("a", "b")]
+    got = parts[0].unionByName(parts[1]).groupBy("m").count().collect()
+    assert {r.m: r["count"] for r in got} == {"a": 100, "b": 100}
+
+
 def _scan_partitions(spark, path: str, where=None) -> int:
-    df = spark.read.format("delta").option("maxPartitionBytes", "1").load(path)
+    df = spark.read.format("delta").option("maxPartitionBytes", "1").option("fileSkipping", "true").load(path)
     if where is not None:
         df = df.where(where)
     return df.rdd.getNumPartitions()
 
 
-def test_partition_values_prune_files(spark, lakehouse):
+def test_partition_values_prune_files(spark, lakehouse, file_skipping):
     if delta_engine(spark) != "delta-rs":
         pytest.skip("counts scan partitions of leadlake's delta-rs data source")
     df = spark.range(0, 800, numPartitions=2).withColumn(
@@ -179,7 +204,7 @@ def test_partition_values_prune_files(spark, lakehouse):
     assert us.count() == 200 and {r.country for r in us.select("country").distinct().collect()} == {"US"}
 
 
-def test_min_max_statistics_skip_files(spark, lakehouse):
+def test_min_max_statistics_skip_files(spark, lakehouse, file_skipping):
     if delta_engine(spark) != "delta-rs":
         pytest.skip("counts scan partitions of leadlake's delta-rs data source")
     df = spark.range(0, 1000).repartitionByRange(4, "id").withColumn(

@@ -160,7 +160,12 @@ class DeltaRsDataSource(DataSource):
         return _project(delta_to_spark(table.schema()), self.options)
 
     def reader(self, schema: StructType) -> DataSourceReader:
-        return DeltaRsReader(dict(self.options), schema)
+        # File skipping by pushed filters only when asked for (option fileSkipping, with the session's
+        # spark.sql.python.filterPushdown.enabled on): Spark 4.1 plans every scan of one relation with the
+        # files of the last filter pushed to it, so a DataFrame read once and filtered two ways in one plan
+        # would read one filter's files in both branches and lose rows.
+        cls = SkippingDeltaRsReader if _flag(self.options, "fileskipping") else DeltaRsReader
+        return cls(dict(self.options), schema)
 
     def writer(self, schema: StructType, overwrite: bool) -> DataSourceArrowWriter:
         return DeltaRsWriter(dict(self.options), schema, overwrite)
@@ -209,13 +214,6 @@ class DeltaRsReader(DataSourceReader):
         self.schema = schema
         self.filters: list[Filter] = []
 
-    def pushFilters(self, filters: list[Filter]) -> Iterator[Filter]:
-        # Filters are used to skip files; Spark still applies every one of them to
-        # the rows we return, so none is claimed as fully handled.
-        for f in filters:
-            self.filters.append(f)
-            yield f
-
     def partitions(self) -> list[InputPartition]:
         table = open_table(self.uri, {"versionasof": str(self.version)}, self.storage)
         actions = pa.table(table.get_add_actions(flatten=True)).to_pylist()
@@ -243,6 +241,16 @@ class DeltaRsReader(DataSourceReader):
         batch_rows = int(self.options.get("batchsize", DEFAULT_BATCH_ROWS))
         for f in partition.files:
             yield from _read_file(fs, root, f, target, batch_rows)
+
+
+class SkippingDeltaRsReader(DeltaRsReader):
+    """The reader that skips files by the filters Spark pushes (partition values, min/max statistics)."""
+
+    def pushFilters(self, filters: list[Filter]) -> Iterator[Filter]:
+        # Filters are used to skip files; Spark still applies every one of them to
+        # the rows we return, so none is claimed as fully handled.
+        self.filters = list(filters)
+        yield from filters
 
 
 def _pack(files: list[DeltaFile], max_bytes: int) -> list[InputPartition]:

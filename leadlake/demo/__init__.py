@@ -35,6 +35,7 @@ TRUTH_SCHEMA = T.StructType([
     T.StructField("is_junk", T.BooleanType()),
     T.StructField("intent", T.StringType()),
     T.StructField("p_convert_true", T.DoubleType()),
+    T.StructField("lang", T.StringType()),
 ])
 GENERATORS: dict[str, Callable] = {
     "bronze.leads": crm.gen_leads,
@@ -55,10 +56,13 @@ GENERATORS: dict[str, Callable] = {
 FEEDBACK_TRUTH_SCHEMA = T.StructType([
     T.StructField("feedback_id", T.StringType()),
     T.StructField("need_category", T.StringType()),
+    T.StructField("sentiment", T.StringType()),
+    T.StructField("lang", T.StringType()),
 ])
 MESSAGE_TRUTH_SCHEMA = T.StructType([
     T.StructField("interaction_id", T.StringType()),
     T.StructField("kind", T.StringType()),
+    T.StructField("lang", T.StringType()),
 ])
 CAMPAIGN_TRUTH_SCHEMA = T.StructType([
     T.StructField("contact_id", T.StringType()),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from leadlake.demo import text
+from leadlake.demo import text, text_zh
 from leadlake.demo.rng import choice, normal, row_seed, uniform
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -39,6 +39,8 @@ class DemoSpec:
     start: dt.date = dt.date(2024, 1, 1)
     lead_days: int = 548  # leads arrive over 18 months
     end: dt.date = dt.date(2025, 12, 31)  # last day with any activity ("today" of the demo)
+    # Share of leads (and the customers they become) who write Chinese; 0 keeps the English demo as it was.
+    zh_share: float = 0.0
 
     @property
     def start_s(self) -> int:
@@ -366,6 +368,13 @@ def gen_leads(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.Da
         yield _frame(rows, LEAD_COLUMNS, "created_at")
 
 
+def language(n: int, spec: DemoSpec) -> str:
+    """``zh`` for the share of leads who write Chinese, from a stream of its own (the English demo is unchanged)."""
+    if spec.zh_share <= 0:
+        return "en"
+    return "zh" if random.Random(row_seed(spec.seed, int(n), "language")).random() < spec.zh_share else "en"
+
+
 def _interaction_rows(batch: pd.DataFrame, spec: DemoSpec) -> list[dict]:
     """Messages with their hidden kind (``_kind``), which only eval.message_truth keeps."""
     channels, weights = list(CHANNELS), list(CHANNELS.values())
@@ -379,6 +388,8 @@ def _interaction_rows(batch: pd.DataFrame, spec: DemoSpec) -> list[dict]:
         mrng = random.Random(row_seed(spec.seed, int(row.n), "messages"))
         mix = MESSAGE_MIX[row.intent]
         horizon = (row.closed_at if row.closed else spec.end_s) - row.created
+        lang = language(row.n, spec)
+        write = text_zh.message if lang == "zh" else text.message
         for k in range(int(row.n_msgs)):
             kind = mrng.choices(list(mix), weights=list(mix.values()))[0]
             channel = mrng.choices(channels, weights=weights)[0]
@@ -387,8 +398,9 @@ def _interaction_rows(batch: pd.DataFrame, spec: DemoSpec) -> list[dict]:
                 "lead_id": lead_id(row.n),
                 "ts": int(row.created + mrng.random() * max(horizon, DAY)),
                 "channel": channel,
-                "text": text.message(kind, channel, mrng, ctx),
+                "text": write(kind, channel, mrng, ctx),
                 "_kind": kind,
+                "_lang": lang,
             })
     return rows
 
@@ -403,7 +415,7 @@ def gen_message_truth(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterat
     for batch in batches:
         rows = _interaction_rows(batch, spec)
         yield pd.DataFrame({"interaction_id": [r["interaction_id"] for r in rows],
-                            "kind": [r["_kind"] for r in rows]}, dtype=object)
+                            "kind": [r["_kind"] for r in rows], "lang": [r["_lang"] for r in rows]}, dtype=object)
 
 
 def gen_web_events(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[pd.DataFrame]:
@@ -448,6 +460,7 @@ def gen_lead_truth(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Iterator[
             "is_junk": tr["junk"].astype(bool),
             "intent": tr["intent"],
             "p_convert_true": tr["p_true"].astype(float),
+            "lang": [language(n, spec) for n in tr["n"]],
         })
 
 
@@ -628,6 +641,8 @@ def _feedback_rows(batch: pd.DataFrame, spec: DemoSpec) -> list[dict]:
     for row in tr[tr["won"]].itertuples(index=False):
         *_, satisfaction = _customer_process(row, spec)
         rng = random.Random(row_seed(spec.seed, int(row.n), "feedback"))
+        lang = language(row.n, spec)
+        write = text_zh.feedback_text if lang == "zh" else text.feedback_text
         n_items = int(rng.random() < 0.7) + int(rng.random() < 0.35 + 0.3 * (satisfaction < -0.5))
         for k in range(n_items):
             rating = int(min(5, max(1, round(3.6 + 1.1 * satisfaction + rng.gauss(0, 0.7)))))
@@ -639,9 +654,11 @@ def _feedback_rows(batch: pd.DataFrame, spec: DemoSpec) -> list[dict]:
                 "feedback_id": f"F{row.n:07d}-{k:02d}", "customer_id": customer_id(row.n),
                 "ts": int(ts), "rating": rating,
                 "kind": rng.choice(["review", "support_ticket", "survey"]),
-                "text": text.feedback_text(category, polarity, rng, ctx),
+                "text": write(category, polarity, rng, ctx),
                 # A category with no phrasings of this polarity speaks generically: truly "other".
                 "_category": category if (category, polarity) in text.FEEDBACK else "other",
+                "_polarity": {"pos": "positive", "neg": "negative", "neu": "neutral"}[polarity],
+                "_lang": lang,
             })
     return rows
 
@@ -656,7 +673,9 @@ def gen_feedback_truth(batches: Iterator[pd.DataFrame], spec: DemoSpec) -> Itera
     for batch in batches:
         rows = _feedback_rows(batch, spec)
         yield pd.DataFrame({"feedback_id": [r["feedback_id"] for r in rows],
-                            "need_category": [r["_category"] for r in rows]}, dtype=object)
+                            "need_category": [r["_category"] for r in rows],
+                            "sentiment": [r["_polarity"] for r in rows],
+                            "lang": [r["_lang"] for r in rows]}, dtype=object)
 
 
 def products_frame() -> pd.DataFrame:

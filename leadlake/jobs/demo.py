@@ -40,6 +40,8 @@ def run(ctx, args: argparse.Namespace) -> int:
     lh = run_job.execute(ctx, list(STAGES), args, demo=True)
     print(needs_check(lh, load_needs(lh.models, encoder_spec(ctx.conf), ctx.conf).method))
     print(discovery_check(lh))
+    if args.zh_share > 0:
+        print(language_check(lh))
     print(campaign_check(lh))
     print(support_check(lh))
     print(format_summaries(summarize_lakehouse(lh.root, lh.storage)))
@@ -51,10 +53,54 @@ def run(ctx, args: argparse.Namespace) -> int:
 
 
 def message_truth(lh) -> DataFrame:
-    """(message_id, true_class): the demo's hidden kind of each message, in lead discovery's classes."""
+    """(message_id, true_class, lang): the demo's hidden kind of each message, in lead discovery's classes."""
     classes = F.create_map(*[F.lit(x) for kv in MESSAGE_CLASS.items() for x in kv])
     return lh.read("eval.message_truth").select(F.col("interaction_id").alias("message_id"),
-                                                classes[F.col("kind")].alias("true_class"))
+                                                classes[F.col("kind")].alias("true_class"), "lang")
+
+
+def accuracy_by_language(lh) -> dict[str, dict[str, float]]:
+    """Per language the demo wrote in: need category, sentiment, discovery and lead-score quality against its
+    hidden truth (feedback categories and tones, message kinds, each lead's true conversion probability)."""
+    truth = lh.read("eval.feedback_truth").select("feedback_id", F.col("need_category").alias("_need"),
+                                                  F.col("sentiment").alias("_tone"), "lang")
+    mined = lh.read(catalog.TEXT_SIGNALS).where(F.col("source") == "bronze.feedback").select(
+        F.col("source_id").alias("feedback_id"), "need_category", "sentiment_label", "sentiment_score")
+    polar = F.col("_tone") != "neutral"
+    feedback = {r["lang"]: r for r in mined.join(truth, "feedback_id").groupBy("lang").agg(
+        F.count(F.lit(1)).alias("n"),
+        F.avg((F.col("need_category") == F.col("_need")).cast("double")).alias("need_accuracy"),
+        F.avg((F.col("sentiment_label") == F.col("_tone")).cast("double")).alias("sentiment_accuracy"),
+        F.avg(F.when(polar, ((F.col("sentiment_score") > 0) == (F.col("_tone") == "positive")).cast("double")))
+        .alias("positive_vs_negative")).collect()}
+    scored = lh.exists(catalog.LEAD_SCORES)
+    leads = lh.read(catalog.LEAD_SCORES, columns=["lead_id", "p_convert"]).join(
+        lh.read("eval.lead_truth", columns=["lead_id", "p_convert_true", "lang"]), "lead_id") if scored else None
+    out: dict[str, dict[str, float]] = {}
+    for lang, row in sorted(feedback.items()):
+        found = evaluate_discovery(lh.read(catalog.DISCOVERED_LEADS),
+                                   message_truth(lh).where(F.col("lang") == lang).drop("lang"))
+        out[lang] = {"feedback": float(row["n"]), "need_accuracy": float(row["need_accuracy"]),
+                     "sentiment_accuracy": float(row["sentiment_accuracy"]),
+                     "positive_vs_negative": float(row["positive_vs_negative"] or 0.0),
+                     "discovery_accuracy": found["accuracy"], "discovery_roc_auc": found["lead_roc_auc"]}
+        if leads is not None:
+            mine = leads.where(F.col("lang") == lang).select("p_convert", "p_convert_true").toPandas()
+            out[lang]["leads"] = float(len(mine))
+            out[lang]["lead_score_spearman"] = float(mine["p_convert"].corr(mine["p_convert_true"], method="spearman"))
+    return out
+
+
+def language_check(lh) -> str:
+    lines = ["per language, against the demo's hidden truth:"]
+    for lang, m in accuracy_by_language(lh).items():
+        lines.append(
+            f"  {lang}: need category {m['need_accuracy']:.1%}, sentiment {m['sentiment_accuracy']:.1%} "
+            f"(positive vs negative {m['positive_vs_negative']:.1%}) on {int(m['feedback']):,} feedback items; "
+            f"discovery class accuracy {m['discovery_accuracy']:.1%}, ROC-AUC {m['discovery_roc_auc']:.3f}"
+            + (f"; lead scores vs true propensity Spearman {m['lead_score_spearman']:.3f} ({int(m['leads']):,} leads)"
+               if "leads" in m else ""))
+    return "\n".join(lines)
 
 
 def discovery_check(lh) -> str:

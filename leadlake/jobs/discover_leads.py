@@ -7,8 +7,8 @@ import argparse
 from pyspark.sql import functions as F
 
 from leadlake.lakehouse import Lakehouse
-from leadlake.leads.discovery import DISCOVERED_TABLE, discover_leads, load_discovery, train_discovery
-from leadlake.text.encoders import encoder_spec
+from leadlake.leads.discovery import DISCOVERED_TABLE, discover_leads, load_discovery_heads, train_discovery
+from leadlake.text.routing import text_encoders
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,13 +27,12 @@ def format_top_discovered(lh: Lakehouse, top: int) -> str:
 
 
 def run(ctx, args: argparse.Namespace) -> int:
-    lh, spec = ctx.lakehouse, encoder_spec(ctx.conf)
+    lh, encoders = ctx.lakehouse, text_encoders(ctx.conf)
     if args.train:
-        model, metrics = train_discovery(lh, spec)
-        print(f"lead-discovery head: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f} "
-              f"on {int(metrics['n']):,} held-out labelled messages")
-    else:
-        model = load_discovery(ctx.conf, spec)
-    print(discover_leads(lh, spec, model))
+        for spec in encoders.specs:
+            _, metrics = train_discovery(lh, spec)
+            print(f"lead-discovery head for {spec.model_id}: accuracy {metrics['accuracy']:.3f}, macro-F1 "
+                  f"{metrics['macro_f1']:.3f} on {int(metrics['n']):,} held-out labelled messages")
+    print(discover_leads(lh, encoders, load_discovery_heads(ctx.conf, encoders)))
     print(format_top_discovered(lh, args.top))
     return 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from leadlake.jobs.demo_data import spec_from_args
+from leadlake.jobs.demo_data import add_language_argument, spec_from_args
 from leadlake.lakehouse import Lakehouse
 from leadlake.pipeline import STAGE_NAMES, Stage, StageFailed, format_summary, run_pipeline, select, with_as_of
 
@@ -31,6 +31,7 @@ def add_demo_arguments(parser: argparse.ArgumentParser, *, flag: bool) -> None:
                             help="a demo run: the demo-data stage generates the demo CRM first")
     parser.add_argument("--leads", type=int, default=3000, help="demo leads (default 3000)")
     parser.add_argument("--seed", type=int, default=7, help="demo random seed (default 7)")
+    add_language_argument(parser)
 
 
 def preflight(conf, args: argparse.Namespace) -> None:

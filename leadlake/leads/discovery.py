@@ -18,6 +18,7 @@ Messages without text keep their row with a null class and reason
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pyspark.ml.evaluation import BinaryClassificationEvaluator
@@ -39,6 +40,8 @@ from leadlake.text.classify import (
     train_from_labels,
 )
 from leadlake.text.encoders import EncoderSpec
+from leadlake.text.language import detect_language
+from leadlake.text.routing import TextEncoders, per_model
 from leadlake.text.sources import read_texts, sources_from_conf
 from leadlake.text.store import update_text_embeddings
 
@@ -72,7 +75,12 @@ def lead_class(conf: Conf) -> str:
 def load_discovery(conf: Conf, spec: EncoderSpec) -> TextClassifier:
     """The trained head for these classes if there is one, else zero-shot."""
     return load_classifier(model_store(conf), head_parts(KIND, spec.model_id), spec,
-                           anchors_from_conf(conf, CLASSES_KEY))
+                           anchors_from_conf(conf, CLASSES_KEY, multilingual=spec.multilingual))
+
+
+def load_discovery_heads(conf: Conf, encoders: TextEncoders) -> dict[str, TextClassifier]:
+    """The discovery classifier of each encoder (messages are read by the encoder of their language)."""
+    return {s.model_id: load_discovery(conf, s) for s in encoders.specs}
 
 
 def classify_messages(df: DataFrame, model: TextClassifier, spec: EncoderSpec, emb_col: str,
@@ -87,30 +95,46 @@ def classify_messages(df: DataFrame, model: TextClassifier, spec: EncoderSpec, e
 def train_discovery(lh: Lakehouse, spec: EncoderSpec) -> tuple[TextClassifier, dict[str, float]]:
     """Fit the head on the labelled messages outside the held-out share, measure it on the rest, save it."""
     model, metrics, _ = train_from_labels(
-        lh, spec, labels_key="discovery.labels", anchors=anchors_from_conf(lh.conf, CLASSES_KEY),
+        lh, spec, labels_key="discovery.labels",
+        anchors=anchors_from_conf(lh.conf, CLASSES_KEY, multilingual=spec.multilingual),
         label_col="message_class", parts=head_parts(KIND, spec.model_id), what="lead-discovery head")
     return model, metrics
 
 
-def discover_leads(lh: Lakehouse, spec: EncoderSpec, model: TextClassifier) -> DiscoveryReport:
+def discover_leads(lh: Lakehouse, encoders: TextEncoders | EncoderSpec,
+                   model: TextClassifier | Mapping[str, TextClassifier]) -> DiscoveryReport:
+    """Classify every inbound message, each with the classifier of the encoder its language goes to.
+
+    ``encoders``: the conf's routing (``text_encoders``) or one encoder for
+    every message; ``model``: one classifier, or one per encoder's model id
+    (``load_discovery_heads``).
+    """
     conf = lh.conf
+    routing = encoders if isinstance(encoders, TextEncoders) else TextEncoders(encoders)
+    models = per_model(model, routing)
+    method = "; ".join(sorted({m.method for m in models.values()}))
     sources = sources_from_conf(conf, "discovery.sources")
     positive = lead_class(conf)
     threshold = float(conf.get("discovery.threshold"))
-    update_text_embeddings(lh, spec, [(s.table, s.text_col) for s in sources])
-    texts = read_texts(lh, sources).persist()
+    update_text_embeddings(lh, routing, [(s.table, s.text_col) for s in sources])
+    texts = read_texts(lh, sources).withColumn("lang", detect_language(F.col("text"))).persist()
+    stored = lh.read(catalog.TEXT_EMBEDDINGS, columns=["text_hash", "model_id", "embedding"])
+
+    def one(part: DataFrame, spec: EncoderSpec) -> DataFrame:
+        emb = stored.where(F.col("model_id") == spec.model_id).select("text_hash", F.col("embedding").alias("_emb"))
+        head = models[spec.model_id]
+        return classify_messages(part.join(emb, "text_hash", "left"), head, spec, "_emb", positive).withColumns(
+            {"method": F.lit(head.method), "model_id": F.lit(spec.model_id)})
+
     try:
-        with stage(log, f"classify inbound messages ({model.method})") as st:
-            emb = lh.read(catalog.TEXT_EMBEDDINGS, columns=["text_hash", "model_id", "embedding"]) \
-                .where(F.col("model_id") == spec.model_id).select("text_hash", F.col("embedding").alias("_emb"))
-            classified = classify_messages(texts.join(emb, "text_hash", "left"), model, spec, "_emb", positive)
+        with stage(log, f"classify inbound messages ({method})") as st:
+            classified = routing.each(texts, F.col("lang"), one)
             rows = classified.select(
                 "source", F.col("source_id").alias("message_id"), "lead_id", "customer_id", "ts",
                 F.substring("text", 1, 280).alias("excerpt"), "message_class", "class_confidence", "p_lead",
                 F.coalesce(F.col("p_lead") >= threshold, F.lit(False)).alias("is_lead"),
                 F.when(F.col("text").isNull(), "no_text").alias("reason"),
-                F.lit(model.method).alias("method"), F.lit(spec.model_id).alias("model_id"),
-                F.current_timestamp().alias("scored_at"))
+                "method", "model_id", F.current_timestamp().alias("scored_at"))
             read = texts.count()
             st.rows = read
         with stage(log, f"upsert {DISCOVERED_TABLE}") as st:
@@ -122,7 +146,7 @@ def discover_leads(lh: Lakehouse, spec: EncoderSpec, model: TextClassifier) -> D
             raise LeadlakeError(f"{read:,} messages read but {written:,} in {DISCOVERED_TABLE}")
         stats = lh.read(DISCOVERED_TABLE).agg(F.sum(F.col("is_lead").cast("int")).alias("leads"),
                                               F.sum(F.col("reason").isNotNull().cast("int")).alias("empty")).first()
-        return DiscoveryReport(read, written, int(stats["empty"] or 0), int(stats["leads"] or 0), model.method)
+        return DiscoveryReport(read, written, int(stats["empty"] or 0), int(stats["leads"] or 0), method)
     finally:
         texts.unpersist()
 

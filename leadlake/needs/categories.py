@@ -17,7 +17,6 @@ from pathlib import Path
 from pyspark.sql import DataFrame
 
 from leadlake.config import Conf
-from leadlake.errors import ConfError
 from leadlake.ml.store import ModelStore, as_store
 from leadlake.text.classify import (
     TextClassifier,
@@ -35,16 +34,7 @@ OTHER = "other"
 
 def taxonomy(conf: Conf, *, multilingual: bool = False) -> dict[str, list[str]]:
     """Label -> describing phrases; for the multilingual encoder, with ``needs.multilingual_phrases`` added."""
-    out = anchors_from_conf(conf, "needs.categories")
-    extra = conf.get("needs.multilingual_phrases") or {}
-    unknown = sorted(set(extra) - set(out))
-    if unknown:
-        raise ConfError(f"needs.multilingual_phrases has label(s) {', '.join(unknown)} that needs.categories "
-                        f"does not ({', '.join(out)})")
-    if multilingual:
-        for label, phrases in extra.items():
-            out[label] += [phrases] if isinstance(phrases, str) else [str(p) for p in phrases or ()]
-    return out
+    return anchors_from_conf(conf, "needs.categories", multilingual=multilingual)
 
 
 def save_needs(model: TextClassifier, models: ModelStore | str | Path) -> str:

@@ -37,7 +37,7 @@ from leadlake.progress import stage
 from leadlake.text.classify import TextClassifier
 from leadlake.text.encoders import EncoderSpec
 from leadlake.text.language import detect_language
-from leadlake.text.routing import TextEncoders
+from leadlake.text.routing import TextEncoders, per_model
 from leadlake.text.sources import read_texts, sources_from_conf, with_customers
 from leadlake.text.store import update_text_embeddings
 
@@ -77,24 +77,13 @@ def urgent_language(text: Column, terms: Sequence[str]) -> Column:
     return F.coalesce(text.rlike("(?i)" + "|".join(parts)), F.lit(False))
 
 
-def _by_model(heads: TextClassifier | Mapping[str, TextClassifier],
-              encoders: TextEncoders) -> dict[str, TextClassifier]:
-    """The classifier of each encoder: one read over another encoder's vectors would classify noise."""
-    out = {heads.model_id: heads} if isinstance(heads, TextClassifier) else dict(heads)
-    missing = [s.model_id for s in encoders.specs if s.model_id not in out]
-    if missing:
-        raise ValueError(f"no classifier for the vectors of {', '.join(missing)} (classifiers for: "
-                         f"{', '.join(out)})")
-    return out
-
-
 def classify_texts(lh: Lakehouse, texts: DataFrame, encoders: TextEncoders | EncoderSpec,
                    sentiment: TextClassifier | Mapping[str, TextClassifier],
                    needs: TextClassifier | Mapping[str, TextClassifier]) -> DataFrame:
     """Texts (with ``lang``) plus their stored embedding (``_emb``), the encoder's ``model_id``, sentiment and need
     category, each from the classifiers of the encoder the text's language goes to."""
     routing = encoders if isinstance(encoders, TextEncoders) else TextEncoders(encoders)
-    by_sentiment, by_needs = _by_model(sentiment, routing), _by_model(needs, routing)
+    by_sentiment, by_needs = per_model(sentiment, routing), per_model(needs, routing)
     stored = lh.read(catalog.TEXT_EMBEDDINGS, columns=["text_hash", "model_id", "embedding"])
 
     def one(part: DataFrame, spec: EncoderSpec) -> DataFrame:
@@ -303,8 +292,8 @@ def mine_needs(lh: Lakehouse, encoders: TextEncoders | EncoderSpec,
         st.rows = read = texts.count()
     classified = signals = topics = None
     try:
-        methods = ", ".join(f"{model}: sentiment {s.method}, need category {_by_model(needs, routing)[model].method}"
-                            for model, s in _by_model(sentiment, routing).items())
+        methods = ", ".join(f"{model}: sentiment {s.method}, need category {per_model(needs, routing)[model].method}"
+                            for model, s in per_model(sentiment, routing).items())
         with stage(log, f"sentiment and need category ({methods})") as st:
             classified = classify_texts(lh, texts, routing, sentiment, needs).persist()
             st.rows = classified.count()

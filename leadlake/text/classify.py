@@ -289,8 +289,14 @@ def evaluate_classifier(labelled: DataFrame, model: TextClassifier, spec: Encode
     return confusion_metrics(pairs, model.labels)
 
 
-def anchors_from_conf(conf: Conf, key: str) -> dict[str, list[str]]:
-    """Labels -> describing phrases from a conf section, checked (at least two labels, each with a phrase)."""
+def anchors_from_conf(conf: Conf, key: str, *, multilingual: bool = False) -> dict[str, list[str]]:
+    """Labels -> describing phrases from a conf section, checked (at least two labels, each with a phrase).
+
+    ``multilingual``: for the multilingual encoder, also the phrases under
+    ``<parent>.multilingual_phrases`` (e.g. ``needs.multilingual_phrases`` for
+    ``needs.categories``), in the languages customers write; the English
+    encoder reads only the English ones.
+    """
     categories = conf.get(key) or {}
     if not isinstance(categories, Mapping) or len(categories) < 2:
         raise ConfError(f"{key} must map at least two labels to describing phrases")
@@ -301,6 +307,14 @@ def anchors_from_conf(conf: Conf, key: str) -> dict[str, list[str]]:
         if not phrases or not all(isinstance(p, str) and p.strip() for p in phrases):
             raise ConfError(f"{key}.{label} needs at least one describing phrase")
         out[str(label)] = list(phrases)
+    extra_key = key.rsplit(".", 1)[0] + ".multilingual_phrases"
+    extra = conf.get(extra_key) or {}
+    unknown = sorted(set(extra) - set(out))
+    if unknown:
+        raise ConfError(f"{extra_key} has label(s) {', '.join(unknown)} that {key} does not ({', '.join(out)})")
+    if multilingual:
+        for label, phrases in extra.items():
+            out[label] += [phrases] if isinstance(phrases, str) else [str(p) for p in phrases or ()]
     return out
 
 

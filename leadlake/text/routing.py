@@ -15,8 +15,9 @@ its own classifier heads, and topics are found per encoder.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
@@ -65,6 +66,20 @@ class TextEncoders:
         """``apply`` to each encoder's rows with that encoder, the results stacked (columns by name)."""
         parts = [apply(part, spec) for spec, part in self.split(df, lang)]
         return functools.reduce(lambda a, b: a.unionByName(b), parts)
+
+
+def per_model(heads: Any, encoders: TextEncoders) -> dict[str, Any]:
+    """The classifier of each encoder's model id, from one classifier or a mapping of them.
+
+    A classifier read over another encoder's vectors would classify noise,
+    so a missing one is an error, not a fallback.
+    """
+    out = dict(heads) if isinstance(heads, Mapping) else {heads.model_id: heads}
+    missing = [s.model_id for s in encoders.specs if s.model_id not in out]
+    if missing:
+        raise ValueError(f"no classifier for the vectors of {', '.join(missing)} (classifiers for: "
+                         f"{', '.join(out)})")
+    return out
 
 
 def text_encoders(conf: Conf) -> TextEncoders:

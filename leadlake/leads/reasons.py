@@ -196,7 +196,13 @@ def reasons_udf(contribute: Callable[[np.ndarray], np.ndarray], names: Sequence[
 
 def readable_value(value: float) -> str:
     """A feature value as a salesperson reads it: 120, 40,000, 0.333, 1.2e-04 (never 0.333333, which reads
-    as a phone number to people and to the privacy scan alike)."""
+    as a phone number to people and to the privacy scan alike).
+
+    First to 12 significant digits: a sum over partitions in another order
+    differs in the last bits (238.49999999999997 or 238.50000000000003), and
+    printed to the unit that would read 238 in one run and 239 in the next.
+    """
+    value = float(f"{value:.12g}")
     if abs(value) >= 100:
         return f"{value:,.0f}"
     if float(value).is_integer():

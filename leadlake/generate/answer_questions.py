@@ -38,7 +38,7 @@ from leadlake.text.classify import TextClassifier
 from leadlake.text.encoders import EncoderSpec
 from leadlake.text.pii import clean_text, text_key
 from leadlake.text.sources import read_texts, sources_from_conf
-from leadlake.text.store import update_text_embeddings
+from leadlake.text.store import stored_embeddings, update_text_embeddings
 
 log = logging.getLogger("leadlake.generate")
 
@@ -139,8 +139,7 @@ def answer_questions(lh: Lakehouse, spec: EncoderSpec) -> ServiceReport:
                       if lh.exists(s.table)})
     if sources:
         update_text_embeddings(lh, spec, sources)
-    vectors = lh.read(catalog.TEXT_EMBEDDINGS, columns=["text_hash", "model_id", "embedding"]).where(
-        F.col("model_id") == spec.model_id).select("text_hash", "embedding") if lh.exists(catalog.TEXT_EMBEDDINGS) \
+    vectors = stored_embeddings(lh, spec.model_id) if lh.exists(catalog.TEXT_EMBEDDINGS) \
         else None
     asked = asked.join(vectors, "text_hash", "left") if vectors is not None else asked.withColumn(
         "embedding", F.lit(None).cast("array<float>"))

@@ -41,9 +41,9 @@ from leadlake.text.classify import (
 )
 from leadlake.text.encoders import EncoderSpec
 from leadlake.text.language import detect_language
-from leadlake.text.routing import TextEncoders, per_model
+from leadlake.text.routing import TextEncoders, as_encoders, per_model
 from leadlake.text.sources import read_texts, sources_from_conf
-from leadlake.text.store import update_text_embeddings
+from leadlake.text.store import stored_embeddings, update_text_embeddings
 
 log = logging.getLogger("leadlake.leads")
 
@@ -110,7 +110,7 @@ def discover_leads(lh: Lakehouse, encoders: TextEncoders | EncoderSpec,
     (``load_discovery_heads``).
     """
     conf = lh.conf
-    routing = encoders if isinstance(encoders, TextEncoders) else TextEncoders(encoders)
+    routing = as_encoders(encoders)
     models = per_model(model, routing)
     method = "; ".join(sorted({m.method for m in models.values()}))
     sources = sources_from_conf(conf, "discovery.sources")
@@ -118,11 +118,10 @@ def discover_leads(lh: Lakehouse, encoders: TextEncoders | EncoderSpec,
     threshold = float(conf.get("discovery.threshold"))
     update_text_embeddings(lh, routing, [(s.table, s.text_col) for s in sources])
     texts = read_texts(lh, sources).withColumn("lang", detect_language(F.col("text"))).persist()
-    stored = lh.read(catalog.TEXT_EMBEDDINGS, columns=["text_hash", "model_id", "embedding"])
 
     def one(part: DataFrame, spec: EncoderSpec) -> DataFrame:
-        emb = stored.where(F.col("model_id") == spec.model_id).select("text_hash", F.col("embedding").alias("_emb"))
         head = models[spec.model_id]
+        emb = stored_embeddings(lh, spec.model_id, "_emb")
         return classify_messages(part.join(emb, "text_hash", "left"), head, spec, "_emb", positive).withColumns(
             {"method": F.lit(head.method), "model_id": F.lit(spec.model_id)})
 

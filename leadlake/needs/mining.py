@@ -37,9 +37,9 @@ from leadlake.progress import stage
 from leadlake.text.classify import TextClassifier
 from leadlake.text.encoders import EncoderSpec
 from leadlake.text.language import detect_language
-from leadlake.text.routing import TextEncoders, per_model
+from leadlake.text.routing import TextEncoders, as_encoders, per_model
 from leadlake.text.sources import read_texts, sources_from_conf, with_customers
-from leadlake.text.store import update_text_embeddings
+from leadlake.text.store import stored_embeddings, update_text_embeddings
 
 log = logging.getLogger("leadlake.needs")
 
@@ -82,14 +82,13 @@ def classify_texts(lh: Lakehouse, texts: DataFrame, encoders: TextEncoders | Enc
                    needs: TextClassifier | Mapping[str, TextClassifier]) -> DataFrame:
     """Texts (with ``lang``) plus their stored embedding (``_emb``), the encoder's ``model_id``, sentiment and need
     category, each from the classifiers of the encoder the text's language goes to."""
-    routing = encoders if isinstance(encoders, TextEncoders) else TextEncoders(encoders)
+    routing = as_encoders(encoders)
     by_sentiment, by_needs = per_model(sentiment, routing), per_model(needs, routing)
-    stored = lh.read(catalog.TEXT_EMBEDDINGS, columns=["text_hash", "model_id", "embedding"])
 
     def one(part: DataFrame, spec: EncoderSpec) -> DataFrame:
-        emb = stored.where(F.col("model_id") == spec.model_id).select("text_hash", F.col("embedding").alias("_emb"))
         return (
-            part.join(emb, "text_hash", "left").withColumn("model_id", F.lit(spec.model_id))
+            part.join(stored_embeddings(lh, spec.model_id, "_emb"), "text_hash", "left")
+            .withColumn("model_id", F.lit(spec.model_id))
             .transform(lambda d: score_sentiment(d, by_sentiment[spec.model_id], spec, embedding_col="_emb"))
             .transform(lambda d: classify_with(d, by_needs[spec.model_id], spec, embedding_col="_emb"))
         )
@@ -277,7 +276,7 @@ def mine_needs(lh: Lakehouse, encoders: TextEncoders | EncoderSpec,
     encoder's model id (``load_text_heads``).
     """
     conf = lh.conf
-    routing = encoders if isinstance(encoders, TextEncoders) else TextEncoders(encoders)
+    routing = as_encoders(encoders)
     sources = sources_from_conf(conf, "needs.sources")
     present = [s for s in sources if lh.exists(s.table)]
     for s in sources:

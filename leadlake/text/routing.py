@@ -68,6 +68,11 @@ class TextEncoders:
         return functools.reduce(lambda a, b: a.unionByName(b), parts)
 
 
+def as_encoders(encoders: TextEncoders | EncoderSpec) -> TextEncoders:
+    """The routing, from the routing itself or from one encoder for every text."""
+    return encoders if isinstance(encoders, TextEncoders) else TextEncoders(encoders)
+
+
 def per_model(heads: Any, encoders: TextEncoders) -> dict[str, Any]:
     """The classifier of each encoder's model id, from one classifier or a mapping of them.
 

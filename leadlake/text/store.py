@@ -26,7 +26,7 @@ from leadlake.text import embed
 from leadlake.text.encoders import EncoderSpec, encoder_spec
 from leadlake.text.language import detect_language
 from leadlake.text.pii import clean_text, text_key
-from leadlake.text.routing import TextEncoders
+from leadlake.text.routing import TextEncoders, as_encoders
 
 log = logging.getLogger("leadlake.text")
 
@@ -90,7 +90,7 @@ def update_text_embeddings(lh: Lakehouse, encoders: EncoderSpec | TextEncoders,
     ``encoders``: one encoder for every text, or the conf's routing
     (``text_encoders``), which sends each text to the encoder of its script.
     """
-    routing = encoders if isinstance(encoders, TextEncoders) else TextEncoders(encoders)
+    routing = as_encoders(encoders)
     texts = distinct_texts(lh, sources).withColumn("model_id", routing.model_of(detect_language(F.col("text")))) \
         .persist()
     todo = texts
@@ -125,6 +125,13 @@ def update_text_embeddings(lh: Lakehouse, encoders: EncoderSpec | TextEncoders,
         texts.unpersist()
 
 
+def stored_embeddings(lh: Lakehouse, model_id: str, out_col: str = "embedding") -> DataFrame:
+    """(text_hash, ``out_col``): one encoder's stored vectors, from a read of their own (see conf/spark: one read
+    filtered two ways in a plan is what Spark's pushdown gets wrong)."""
+    return lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "model_id", "embedding"]) \
+        .where(F.col("model_id") == model_id).select("text_hash", F.col("embedding").alias(out_col))
+
+
 def pooled_embeddings(lh: Lakehouse, texts: DataFrame, key: str, text_col: str = "text",
                       model_id: str | None = None) -> DataFrame | None:
     """(key, text_embedding): the mean vector of each key's stored text embeddings; None before any embed run.
@@ -139,7 +146,6 @@ def pooled_embeddings(lh: Lakehouse, texts: DataFrame, key: str, text_col: str =
         return None
     model_id = model_id or encoder_spec(lh.conf).model_id
     hashed = texts.select(key, text_key(clean_text(F.col(text_col))).alias("text_hash"))
-    emb = lh.read(EMBEDDINGS_TABLE, columns=["text_hash", "model_id", "embedding"]) \
-        .where(F.col("model_id") == model_id).select("text_hash", "embedding")
+    emb = stored_embeddings(lh, model_id)
     pooled = hashed.join(emb, "text_hash").groupBy(key).agg(Summarizer.mean(array_to_vector("embedding")).alias("_m"))
     return pooled.select(key, vector_to_array("_m", "float32").alias("text_embedding"))

@@ -136,3 +136,33 @@ def test_the_whole_pipeline_on_the_cluster_with_the_lakehouse_in_s3(cluster, s3_
     assert list(work.iterdir()) == [], "files were written under the working directory"
     executor_dirs = sorted(run_dir.glob("work-*/app-*/*"))
     assert {p.parents[1].name for p in executor_dirs} == {"work-1", "work-2"}, executor_dirs
+    leaks = _places_holding(aws["AWS_SECRET_ACCESS_KEY"], aws, "crm", [run_dir, tmp_path])
+    assert not leaks, f"the storage secret was written to {leaks[:10]}"
+
+
+def _places_holding(secret: str, aws: dict, bucket: str, folders: list[Path]) -> list[str]:
+    """Every object of the bucket (tables, MLflow runs and models) and every file under ``folders`` (worker and
+    executor logs, the driver's home and cache) that holds ``secret``: in its bytes, or in a string value of a
+    Parquet file, whose compression could hide it from a byte scan."""
+    import io
+
+    import boto3
+    import pyarrow.parquet as pq
+
+    def holds(name: str, data: bytes) -> bool:
+        if secret.encode() in data:
+            return True
+        if name.endswith(".parquet"):
+            table = pq.read_table(io.BytesIO(data))
+            return any(secret in str(v) for col in table.columns if pa.types.is_string(col.type)
+                       for v in col.to_pylist() if v is not None)
+        return False
+
+    s3 = boto3.client("s3", endpoint_url=aws["AWS_ENDPOINT_URL"], aws_access_key_id=aws["AWS_ACCESS_KEY_ID"],
+                      aws_secret_access_key=aws["AWS_SECRET_ACCESS_KEY"], region_name=aws["AWS_REGION"])
+    keys = [o["Key"] for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+            for o in page.get("Contents", [])]
+    assert keys, "nothing in the bucket to scan"
+    leaks = [f"s3://{bucket}/{k}" for k in keys if holds(k, s3.get_object(Bucket=bucket, Key=k)["Body"].read())]
+    files = [f for folder in folders for f in folder.rglob("*") if f.is_file() and not f.is_symlink()]
+    return leaks + [str(f) for f in files if holds(f.name, f.read_bytes())]

@@ -5,7 +5,9 @@ configuration) and run with ``nlp.pipe`` over each Arrow batch, with the
 parser, tagger and lemmatizer disabled: only tokenisation and NER run. An
 ``entity_ruler`` placed before the statistical NER tags the user's own
 product names and product features, which a general-purpose model cannot
-know; the model keeps organisations, money and dates.
+know; the model keeps organisations, money and dates. Chinese texts go to
+the rules in ``udfs.chinese_entities`` instead (an English model reads
+nothing in them), with the same gazetteers and the same labels.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from pyspark.sql import types as T
 from pyspark.sql.functions import pandas_udf
 
 from leadlake.errors import EnvironmentProblem
+from leadlake.text.language import CHINESE, language_of
+from udfs.chinese_entities import chinese_entities
 
 ENTITY = T.StructType([
     T.StructField("text", T.StringType()),
@@ -53,16 +57,26 @@ def load_ner(model: str, products: tuple[str, ...], features: tuple[str, ...], o
     return nlp
 
 
-def entities_of(nlp, texts: list[str]) -> list[list[dict]]:
-    out = []
-    for doc in nlp.pipe((t[:MAX_CHARS] for t in texts), batch_size=256):
+def entities_of(nlp, texts: list[str], gazetteers: tuple[tuple[str, ...], ...] = ((), (), ())) -> list[list[dict]]:
+    """Entities per text: spaCy for English and other scripts, the Chinese rules for Chinese text.
+
+    ``gazetteers``: (products, features, organisations), which the Chinese rules
+    match directly (spaCy has them in its entity ruler already).
+    """
+    out: list[list[dict]] = [[] for _ in texts]
+    chinese = [i for i, t in enumerate(texts) if language_of(t[:MAX_CHARS]) == CHINESE]
+    for i in chinese:
+        out[i] = chinese_entities(texts[i][:MAX_CHARS], *gazetteers)
+    is_chinese = set(chinese)
+    rest = [i for i in range(len(texts)) if i not in is_chinese]
+    for i, doc in zip(rest, nlp.pipe((texts[i][:MAX_CHARS] for i in rest), batch_size=256), strict=True):
         seen, ents = set(), []
         for ent in doc.ents:
             label = LABELS.get(ent.label_)
             if label and (ent.start_char, ent.end_char) not in seen:
                 seen.add((ent.start_char, ent.end_char))
                 ents.append({"text": ent.text, "label": label, "start": ent.start_char, "end": ent.end_char})
-        out.append(ents)
+        out[i] = ents
     return out
 
 
@@ -76,6 +90,6 @@ def entities_udf(model: str, products: tuple[str, ...] = (), features: tuple[str
         nlp = load_ner(model, products, features, organisations)
         for texts in batches:
             values = texts.fillna("").astype(str).tolist()
-            yield pd.Series(entities_of(nlp, values))
+            yield pd.Series(entities_of(nlp, values, (products, features, organisations)))
 
     return extract

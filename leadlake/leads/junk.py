@@ -20,23 +20,33 @@ from pyspark.sql import functions as F
 JUNK_THRESHOLD = 0.65
 KEYBOARD = r"(qwert|asdf|zxcv|hjkl|jkhg|lkjh|sdfg|xcvb)"
 PLACEHOLDERS = ["test", "testing", "n/a", "na", "none", "null", "-", "xxx", "aaa", "zzz", "test company", "asdf",
-                "company", "abc", "foo", "bar"]
+                "company", "abc", "foo", "bar",
+                # What Chinese sign-up forms get instead: "test", "none", "unknown", "so-and-so (company)",
+                # "personal", "whatever", and 张三 / 李四 / 王五, the Chinese John Doe.
+                "测试", "测试公司", "测试用户", "无", "暂无", "没有", "未知", "不详", "不知道", "某某", "某某公司",
+                "某公司", "个人", "随便", "公司", "哈哈", "呵呵", "张三", "李四", "王五"]
+# A sales-ops person's tell for a made-up Chinese mobile number: the carriers' sample number.
+SAMPLE_PHONES = ["13800138000", "8613800138000"]
 
 
 def gibberish(name: Column) -> Column:
-    """True for keyboard mashes, placeholders, repeated letters and vowel-less words."""
+    """True for keyboard mashes, placeholders (English or Chinese), repeated characters, vowel-less words and
+    names with no letter of any script ("123", "...")."""
     n = F.lower(F.trim(name))
     letters = F.regexp_replace(n, "[^a-z]", "")
     return F.coalesce(
         n.isin(*PLACEHOLDERS) | n.rlike(KEYBOARD) | n.rlike(r"(.)\1\1")
-        | n.rlike(r"^test\b") | ((F.length(letters) >= 4) & ~letters.rlike("[aeiouy]")),
+        | n.rlike(r"^(test\b|测试)") | ((F.length(letters) >= 4) & ~letters.rlike("[aeiouy]"))
+        | ((F.length(n) > 0) & ~n.rlike(r"\p{L}")),
         F.lit(False))
 
 
 def fake_phone(phone: Column) -> Column:
+    """Too short, one digit repeated (all of it, or seven in a row), counting up, or a carrier's sample number."""
     digits = F.regexp_replace(phone, r"\D", "")
     return F.coalesce(
-        phone.isNotNull() & ((F.length(digits) < 7) | digits.rlike(r"^(\d)\1+$") | digits.rlike("^0?123456")),
+        phone.isNotNull() & ((F.length(digits) < 7) | digits.rlike(r"^(\d)\1+$") | digits.rlike(r"(\d)\1{6}")
+                             | digits.rlike("^0?123456") | digits.isin(*SAMPLE_PHONES)),
         F.lit(False))
 
 

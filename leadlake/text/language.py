@@ -16,6 +16,8 @@ Latin-script languages are not told apart: they all go to ``text.model``
 
 from __future__ import annotations
 
+import re
+
 from pyspark.sql import Column
 from pyspark.sql import functions as F
 
@@ -43,3 +45,31 @@ def detect_language(text: Column) -> Column:
             .when(latin >= other, F.lit(ENGLISH))
             .otherwise(F.lit(OTHER)))
 
+
+
+_PY_HAN = re.compile(r"[\u2e80-\u2fdf\u3005\u3007\u3021-\u3029\u3038-\u303b\u3400-\u4dbf\u4e00-\u9fff"
+                     r"\uf900-\ufaff\U00020000-\U0003134f]")
+_PY_KANA = re.compile(r"[\u3040-\u30ff\u31f0-\u31ff\uff66-\uff9f]")
+
+
+def language_of(text: str | None) -> str | None:
+    """:func:`detect_language` for one Python string, where a UDF already holds the text (entity extraction)."""
+    if not text:
+        return None
+    letters = sum(1 for c in text if c.isalpha()) + text.count("\u3007")
+    if letters == 0:
+        return None
+    han = len(_PY_HAN.findall(text))
+    if len(_PY_KANA.findall(text)) >= HAN_SHARE * letters:
+        return JAPANESE
+    if han >= HAN_SHARE * letters:
+        return CHINESE
+    latin = sum(1 for c in text if c.isalpha() and c.isascii()) + sum(
+        1 for c in text if c.isalpha() and not c.isascii() and "LATIN" in _unicode_name(c))
+    return ENGLISH if latin >= letters - han - latin else OTHER
+
+
+def _unicode_name(c: str) -> str:
+    import unicodedata
+
+    return unicodedata.name(c, "")

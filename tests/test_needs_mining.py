@@ -16,7 +16,7 @@ from leadlake.needs.mining import (
     need_insights,
     urgent_language,
 )
-from leadlake.needs.topics import discover_topics
+from leadlake.needs.topics import discover_topics, spherical_kmeans
 from leadlake.text import embed, encoder_spec
 
 from .conftest import make_conf
@@ -110,6 +110,20 @@ def test_topics_separate_what_is_different_and_read_as_words(spark, needs_conf):
     labels = {r.topic_label for r in got}
     assert any("price" in lbl or "expensive" in lbl for lbl in labels)
     assert any("login" in lbl or "sso" in lbl or "sign" in lbl for lbl in labels)
+
+
+def test_topic_centres_find_separate_directions_and_a_rerun_finds_the_same():
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    truth = np.eye(3, 16)
+    x = np.concatenate([t + 0.25 * rng.standard_normal((40, 16)) for t in truth]).astype(np.float32)
+    labels = np.repeat(np.arange(3), 40)
+    centres = spherical_kmeans(x, 3, seed=7)
+    assert centres.shape == (3, 16) and np.allclose(np.linalg.norm(centres, axis=1), 1.0, atol=1e-5)
+    nearest = (x @ centres.T).argmax(axis=1)
+    assert all(len(set(nearest[labels == c])) == 1 for c in range(3)) and len(set(nearest)) == 3
+    assert np.array_equal(spherical_kmeans(x, 3, seed=7), centres)
 
 
 def test_priority_is_importance_times_urgency(spark, needs_conf):

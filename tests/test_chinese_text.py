@@ -287,3 +287,21 @@ def test_junk_rules_read_chinese_placeholders_and_made_up_numbers(spark):
     got_phones = {r.p: r.f for r in spark.createDataFrame(phones, "p string, e boolean")
                   .select("p", fake_phone(F.col("p")).alias("f")).collect()}
     assert got_names == dict(names) and got_phones == dict(phones)
+
+
+def test_an_encoder_with_no_texts_in_a_frame_is_never_asked_for_its_part(spark, zh_conf):
+    """An English CRM does not build (or pay for) the multilingual encoder's classifiers; a mixed one gets both."""
+    encoders = text_encoders(zh_conf)
+    english = spark.createDataFrame([("Need a quote for 200 seats",), ("Login fails",)], "text string")
+    mixed = english.union(spark.createDataFrame([("价格太贵了",)], "text string"))
+    for df, expected in ((english, [encoders.primary.model_id]),
+                         (mixed, [encoders.primary.model_id, encoders.multilingual.model_id])):
+        asked = []
+
+        def apply(part, spec, asked=asked):
+            asked.append(spec.model_id)
+            return part.withColumn("model_id", F.lit(spec.model_id))
+
+        got = encoders.each(df, detect_language(F.col("text")), apply).collect()
+        assert asked == expected and len(got) == df.count()
+        assert {r.model_id for r in got if r.text == "价格太贵了"} <= {encoders.multilingual.model_id}

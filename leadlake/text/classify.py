@@ -15,6 +15,7 @@ measured on text it was fitted on.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,8 +51,15 @@ def anchor_centroids(spec: EncoderSpec, anchors: Mapping[str, Sequence[str]], la
     missing = [label for label in labels if not anchors.get(label)]
     if missing:
         raise ValueError(f"no anchor phrases for label(s) {', '.join(missing)}")
+    return _centroids(spec, tuple((label, tuple(anchors[label])) for label in labels)).copy()
+
+
+@functools.lru_cache(maxsize=32)
+def _centroids(spec: EncoderSpec, phrases: tuple[tuple[str, tuple[str, ...]], ...]) -> np.ndarray:
+    """Kept per process: each text stage and each classifier of a run asks again for the same anchors, and
+    embedding them costs the driver an encoder load and seconds of model time (E5: ~30 phrases/s)."""
     encode = _spark_nlp_encoder(spec) if spec.engine == "spark-nlp" else load_encoder(spec)
-    centroids = np.stack([encode(list(anchors[label])).mean(axis=0) for label in labels])
+    centroids = np.stack([encode(list(texts)).mean(axis=0) for _, texts in phrases])
     return centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
 
 

@@ -63,8 +63,15 @@ class TextEncoders:
         return [(self.primary, df.where(primary)), (self.multilingual, df.where(~primary))]
 
     def each(self, df: DataFrame, lang: Column, apply: Callable[[DataFrame, EncoderSpec], DataFrame]) -> DataFrame:
-        """``apply`` to each encoder's rows with that encoder, the results stacked (columns by name)."""
-        parts = [apply(part, spec) for spec, part in self.split(df, lang)]
+        """``apply`` to each encoder's rows with that encoder, the results stacked (columns by name).
+
+        An encoder with no rows here is left out: building its part costs more
+        than the one Spark job that finds it empty (a zero-shot classifier
+        embeds its anchor phrases on the driver, seconds for the multilingual
+        encoder), and an English CRM would pay that in every text stage.
+        """
+        split = self.split(df, lang)
+        parts = [apply(part, spec) for i, (spec, part) in enumerate(split) if i == 0 or not part.isEmpty()]
         return functools.reduce(lambda a, b: a.unionByName(b), parts)
 
 

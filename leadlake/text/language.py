@@ -17,6 +17,7 @@ Latin-script languages are not told apart: they all go to ``text.model``
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from pyspark.sql import Column
 from pyspark.sql import functions as F
@@ -64,12 +65,5 @@ def language_of(text: str | None) -> str | None:
         return JAPANESE
     if han >= HAN_SHARE * letters:
         return CHINESE
-    latin = sum(1 for c in text if c.isalpha() and c.isascii()) + sum(
-        1 for c in text if c.isalpha() and not c.isascii() and "LATIN" in _unicode_name(c))
+    latin = sum(1 for c in text if c.isalpha() and (c.isascii() or "LATIN" in unicodedata.name(c, "")))
     return ENGLISH if latin >= letters - han - latin else OTHER
-
-
-def _unicode_name(c: str) -> str:
-    import unicodedata
-
-    return unicodedata.name(c, "")

@@ -1,6 +1,7 @@
 """Which lines of leadlake start Spark jobs, per pipeline stage, on a small demo.
 
-    python bench/spark_jobs.py [--leads 600] [--top 40] [--conf extra.yaml] [--out bench/results/spark_jobs.md]
+    python bench/spark_jobs.py [--leads 600] [--top 40] [--conf extra.yaml] [--only embed mine-needs]
+                               [--out bench/results/spark_jobs.md]
 
 On the CRMs most teams have, a stage's time is mostly the fixed cost of each
 Spark job it starts (planning, scheduling, task launch: ~0.1-0.2 s on 2 cores
@@ -88,6 +89,8 @@ def main() -> None:
     ap.add_argument("--leads", type=int, default=600)
     ap.add_argument("--top", type=int, default=40)
     ap.add_argument("--conf", type=Path, help="more conf on top of the defaults (smaller models, as the tests use)")
+    ap.add_argument("--only", nargs="+", metavar="STAGE",
+                    help="these stages after demo-data (what they read must not come from a stage left out)")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
 
@@ -105,7 +108,7 @@ def main() -> None:
     spark = get_spark(conf)
     watcher = JobWatcher(spark.sparkContext, threading.current_thread())
     watcher.start()
-    stages = [s for s in STAGES if s.name != "ingest"]
+    stages = [s for s in STAGES if s.name != "ingest" and (not args.only or s.name in {"demo-data", *args.only})]
     results = run_pipeline(Lakehouse(spark, conf), stages, demo=DemoSpec(leads=args.leads, seed=7),
                            say=lambda s: None)
     time.sleep(0.2)

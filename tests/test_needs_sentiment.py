@@ -112,4 +112,38 @@ def test_train_sentiment_job_uses_rated_feedback_and_saves_the_head(spark, lakeh
     spec = encoder_spec(lakehouse.conf)
     assert load_sentiment(models_dir(lakehouse.conf), spec).method == "supervised"
     assert has_head(models_dir(lakehouse.conf), spec)
-    assert (Path(lakehouse.conf.lakehouse) / "models" / "sentiment" / spec.model_id / "metadata").is_dir()
+    assert (Path(lakehouse.conf.lakehouse) / "models" / "sentiment" / spec.model_id / "head.json").is_file()
+
+
+def test_head_fitted_on_the_driver_is_spark_mls_logistic_regression(spark, tmp_path):
+    """Same objective as Spark ML's multinomial LogisticRegression (standardised L2, weighted classes), so the
+    driver's fit and Spark's agree on probabilities; a head Spark wrote (earlier versions) still loads."""
+    import numpy as np
+    from pyspark.ml.classification import LogisticRegression
+    from pyspark.ml.linalg import Vectors
+
+    from leadlake.config import load_conf
+    from leadlake.ml.store import ModelStore
+    from leadlake.text.classify import Head, fit_head, load_classifier
+    from leadlake.text.encoders import encoder_spec
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(400, 6)) * np.array([1.0, 0.2, 3.0, 0.5, 1.0, 0.05])
+    y = np.argmax(x @ rng.normal(size=(6, 3)) + rng.normal(scale=1.5, size=(400, 3)), axis=1)
+    y[:40] = 0  # unbalanced, so the class weights matter
+    weight = len(y) / (3 * np.bincount(y))[y]
+    df = spark.createDataFrame([(Vectors.dense(r), float(c), float(w)) for r, c, w in zip(x, y, weight, strict=True)],
+                               ["features", "label", "w"])
+    spark_lr = LogisticRegression(family="multinomial", regParam=0.05, maxIter=500, tol=1e-10,
+                                  weightCol="w").fit(df)
+    ours = fit_head(x, y, 3, reg=0.05, balance_classes=True)
+    theirs = Head.from_spark(spark_lr)
+    assert np.abs(ours.probabilities(x) - theirs.probabilities(x)).max() < 2e-3
+    assert (ours.probabilities(x).argmax(1) == y).mean() > 0.6  # it learned something, and Spark the same
+
+    store = ModelStore(str(tmp_path))
+    spark_lr.write().save(store.path("sentiment", "old"))
+    anchors = {"negative": ["bad"], "neutral": ["ok"], "positive": ["good"]}
+    loaded = load_classifier(store, ("sentiment", "old"), encoder_spec(load_conf(lakehouse=str(tmp_path))), anchors)
+    assert loaded.method == "supervised"
+    assert np.allclose(loaded.head.probabilities(x), theirs.probabilities(x))

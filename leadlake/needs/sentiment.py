@@ -1,6 +1,6 @@
 """Sentiment of customer text: a score in [-1, 1] and a label.
 
-A multinomial logistic regression (Spark ML) over the sentence embedding,
+A multinomial logistic regression over the sentence embedding,
 trained on real labelled text: a public human-labelled corpus, or the user's
 own rated feedback (1-2 stars negative, 3 neutral, 4-5 positive). Without a
 trained head, sentiment falls back to zero-shot: similarity of the text to
@@ -14,12 +14,19 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from pyspark.ml.classification import LogisticRegressionModel
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from leadlake.ml.store import ModelStore, as_store
-from leadlake.text.classify import PROBS, TextClassifier, fit_classifier, head_parts, load_classifier
+from leadlake.text.classify import (
+    HEAD_FILE,
+    PROBS,
+    Head,
+    TextClassifier,
+    fit_classifier,
+    head_parts,
+    load_classifier,
+)
 from leadlake.text.encoders import EncoderSpec
 
 log = logging.getLogger("leadlake.needs")
@@ -47,7 +54,7 @@ def anchors_for(multilingual: bool) -> dict[str, list[str]]:
     return {label: [*phrases, *(ANCHORS_ZH[label] if multilingual else [])] for label, phrases in ANCHORS.items()}
 
 
-def sentiment_model(model_id: str, head: LogisticRegressionModel | None = None, *,
+def sentiment_model(model_id: str, head: Head | None = None, *,
                     multilingual: bool = False) -> TextClassifier:
     """The sentiment classifier for one encoder (no head: zero-shot anchors)."""
     return TextClassifier(model_id, anchors_for(multilingual), head)
@@ -58,7 +65,8 @@ def save_sentiment(model: TextClassifier, models: ModelStore | str | Path) -> st
 
 
 def has_head(models: ModelStore | str | Path, spec: EncoderSpec) -> bool:
-    return as_store(models).exists(*head_parts(KIND, spec.model_id), "metadata")
+    store = as_store(models)
+    return any(store.exists(*head_parts(KIND, spec.model_id), name) for name in (HEAD_FILE, "metadata"))
 
 
 def load_sentiment(models: ModelStore | str | Path, spec: EncoderSpec) -> TextClassifier:

@@ -1,11 +1,18 @@
 """The one classifier over sentence embeddings: sentiment, need categories and lead discovery use it.
 
 Two ways to turn a vector into label probabilities, chosen by what the user
-has: a Spark ML logistic-regression head when labelled examples exist, else
-zero-shot, a softmax over the cosine similarity of the text to a few anchor
-phrases per label (the labels' own descriptions, from code or conf). Both are
-pure column expressions or Spark ML transforms, so they run wherever the
-DataFrame lives.
+has: a logistic-regression head when labelled examples exist, else zero-shot,
+a softmax over the cosine similarity of the text to a few anchor phrases per
+label (the labels' own descriptions, from code or conf). Both are the same
+computation, a softmax over a matrix product (``Head``), in one vectorised
+UDF.
+
+A head is fitted on the driver (``fit_head``): the labelled vectors of a text
+head are a few thousand rows of a few hundred numbers, which one L-BFGS run
+in numpy fits in about a second, while Spark ML's LogisticRegression started
+a Spark job per iteration (78 of a small pipeline run's jobs). Above
+``MAX_FIT_ROWS`` labelled rows a fixed hash sample is fitted on, so the
+driver's memory stays bounded whatever the labels table holds.
 
 Every head trained here is measured the same way: on the texts whose hash
 falls in the held-out share (``is_held_out``), so a text is always on the
@@ -23,12 +30,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pyspark.ml.classification import LogisticRegression, LogisticRegressionModel
-from pyspark.ml.functions import array_to_vector, vector_to_array
+from pyspark.ml.classification import LogisticRegressionModel
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 from pyspark.sql.functions import pandas_udf
+from scipy.optimize import minimize
 
 from leadlake.config import Conf
 from leadlake.errors import ConfError
@@ -40,9 +47,12 @@ from leadlake.text.encoders import EncoderSpec, load_encoder
 
 log = logging.getLogger("leadlake.text")
 
-FEATURES = "_head_features"
 PROBS = "_label_probs"
 LABELS_FILE = "labels.json"
+HEAD_FILE = "head.json"
+# Labelled rows a head is fitted on at most (~150 MB of float32 vectors at 384 dimensions); above it, a hash sample.
+MAX_FIT_ROWS = 100_000
+_SAMPLE_SALT = 7919
 _EMB = "_classify_embedding"
 
 
@@ -82,40 +92,74 @@ def _spark_nlp_encoder(spec: EncoderSpec):
     return encode
 
 
-def zero_shot_probs(emb: Column, centroids: np.ndarray, temperature: float = 20.0) -> Column:
-    """Softmax over cosine similarities; embeddings are already unit length, so a dot product is the cosine.
+@dataclass(frozen=True, eq=False)
+class Head:
+    """Label probabilities as ``softmax(weights @ v + bias)`` for a unit embedding ``v``.
+
+    A trained logistic-regression head and a zero-shot classifier (anchor
+    centroids times a temperature, no bias) are both this, so both are
+    scored by one UDF and saved as a few kilobytes of JSON that any store
+    (local, object storage) holds without Spark's model writers.
+    """
+
+    weights: np.ndarray
+    bias: np.ndarray
+
+    @property
+    def dimension(self) -> int:
+        return int(self.weights.shape[1])
+
+    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
+        logits = vectors.astype(np.float64) @ self.weights.T + self.bias
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return probs / probs.sum(axis=1, keepdims=True)
+
+    def to_json(self) -> dict[str, list]:
+        return {"weights": self.weights.tolist(), "bias": self.bias.tolist()}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, list]) -> Head:
+        return cls(np.asarray(data["weights"], dtype=np.float64), np.asarray(data["bias"], dtype=np.float64))
+
+    @classmethod
+    def from_spark(cls, model: LogisticRegressionModel) -> Head:
+        """A head saved by earlier versions (Spark ML's multinomial LogisticRegressionModel)."""
+        return cls(model.coefficientMatrix.toArray(), model.interceptVector.toArray())
+
+
+def head_probs(emb: Column, head: Head) -> Column:
+    """Label probabilities (array<double>) of each vector; null where the vector is null.
 
     A vectorised pandas UDF (one matrix product per Arrow batch): the same
     sum written as Spark higher-order functions over 384 literals per label
     is interpreted element by element and ran 11-18x slower.
     """
-    matrix = np.asarray(centroids, dtype=np.float64) * float(temperature)
 
     @pandas_udf(T.ArrayType(T.DoubleType()))
-    def softmax_of_cosines(vectors: pd.Series) -> pd.Series:
+    def softmax_of_scores(vectors: pd.Series) -> pd.Series:
         present = np.flatnonzero(vectors.notna().to_numpy())
         out: list[np.ndarray | None] = [None] * len(vectors)
         if len(present):
-            logits = np.stack(vectors.iloc[present].to_numpy()).astype(np.float64) @ matrix.T
-            probs = np.exp(logits - logits.max(axis=1, keepdims=True))
-            probs /= probs.sum(axis=1, keepdims=True)
+            probs = head.probabilities(np.stack(vectors.iloc[present].to_numpy()))
             for i, row in zip(present, probs, strict=True):
                 out[i] = row
         return pd.Series(out, dtype=object)
 
-    return softmax_of_cosines(emb)
+    return softmax_of_scores(emb)
 
 
-def with_label_probs(df: DataFrame, emb_col: str, *, head: LogisticRegressionModel | None = None,
+def zero_shot_probs(emb: Column, centroids: np.ndarray, temperature: float = 20.0) -> Column:
+    """Softmax over cosine similarities; embeddings are already unit length, so a dot product is the cosine."""
+    matrix = np.asarray(centroids, dtype=np.float64) * float(temperature)
+    return head_probs(emb, Head(matrix, np.zeros(len(matrix))))
+
+
+def with_label_probs(df: DataFrame, emb_col: str, *, head: Head | None = None,
                      centroids: np.ndarray | None = None, temperature: float = 20.0) -> DataFrame:
     """``df`` plus ``_label_probs`` (array<double>, one per label; null where the embedding is null)."""
     has = F.col(emb_col).isNotNull()
     if head is not None:
-        zeros = array_to_vector(F.array_repeat(F.lit(0.0), head.numFeatures))
-        scored = head.copy().setFeaturesCol(FEATURES).setProbabilityCol("_p").setPredictionCol("_pred") \
-            .setRawPredictionCol("_raw").transform(
-                df.withColumn(FEATURES, F.when(has, array_to_vector(emb_col)).otherwise(zeros)))
-        return scored.withColumn(PROBS, F.when(has, vector_to_array("_p"))).drop(FEATURES, "_raw", "_pred", "_p")
+        return df.withColumn(PROBS, F.when(has, head_probs(F.col(emb_col), head)))
     if centroids is None:
         raise ValueError("a head or anchor centroids are needed")
     return df.withColumn(PROBS, F.when(has, zero_shot_probs(F.col(emb_col), centroids, temperature)))
@@ -136,34 +180,75 @@ def label_index(label: Column, labels: Sequence[str]) -> Column:
     return out
 
 
-def _fit_head(embedded: DataFrame, emb_col: str, label_col: str, labels: Sequence[str], *,
-              reg: float = 0.01, balance_classes: bool = False) -> LogisticRegressionModel:
-    """Multinomial logistic regression from embedding to label index (rows with other labels are ignored).
+def fit_head(x: np.ndarray, y: np.ndarray, n_labels: int, *, reg: float = 0.01,
+             balance_classes: bool = False) -> Head:
+    """Multinomial logistic regression on the driver, with the objective Spark ML's LogisticRegression has.
+
+    Weighted mean cross-entropy plus ``reg / 2`` times the squared weights
+    of standardised features (Spark's default ``standardization``), so a
+    ``reg`` tuned for the Spark head means the same here; the intercepts are
+    not penalised. Fitted on centred, scaled features for conditioning, and
+    folded back to raw-vector weights, so scoring is one matrix product.
 
     With ``balance_classes`` every label weighs the same in total, so a
     corpus with twice as many complaints as compliments does not teach the
     head that text is negative until proven otherwise.
     """
-    data = (
-        embedded.where(F.col(emb_col).isNotNull() & F.col(label_col).isin(*labels))
-        .select(array_to_vector(emb_col).alias(FEATURES), label_index(F.col(label_col), labels).alias("label"))
-        .persist()
-    )
-    try:
-        counts = {r["label"]: r["count"] for r in data.groupBy("label").count().collect()}
-        if len(counts) < 2:
-            raise ValueError(f"labelled examples cover fewer than two of the labels {', '.join(labels)}")
-        lr = LogisticRegression(featuresCol=FEATURES, labelCol="label", family="multinomial", regParam=reg,
-                                elasticNetParam=0.0, maxIter=100)
-        if balance_classes:
-            total = sum(counts.values())
-            weight = F.lit(0.0)
-            for label, n in counts.items():
-                weight = F.when(F.col("label") == label, total / (len(counts) * n)).otherwise(weight)
-            return lr.setWeightCol("_weight").fit(data.withColumn("_weight", weight))
-        return lr.fit(data)
-    finally:
-        data.unpersist()
+    present = np.unique(y)
+    if len(present) < 2:
+        raise ValueError("labelled examples cover fewer than two labels")
+    counts = np.bincount(y, minlength=n_labels).astype(np.float64)
+    w = len(y) / (len(present) * counts[y]) if balance_classes else np.ones(len(y))
+    w = w / w.sum()
+    # Spark standardises by the weighted, unbiased standard deviation of each feature.
+    mean = w @ x
+    scale = np.sqrt((w @ (x - mean) ** 2) / (1.0 - (w ** 2).sum()))
+    scale[scale == 0] = 1.0
+    z = (x - mean) / scale
+    n, d = z.shape
+    onehot = np.zeros((n, n_labels))
+    onehot[np.arange(n), y] = 1.0
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        weights, bias = theta[: n_labels * d].reshape(n_labels, d), theta[n_labels * d:]
+        logits = z @ weights.T + bias
+        logits -= logits.max(axis=1, keepdims=True)
+        log_p = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        value = -(w * (onehot * log_p).sum(axis=1)).sum() + 0.5 * reg * (weights ** 2).sum()
+        residual = (np.exp(log_p) - onehot) * w[:, None]
+        grad = np.concatenate([(residual.T @ z + reg * weights).ravel(), residual.sum(axis=0)])
+        return value, grad
+
+    theta = minimize(loss, np.zeros(n_labels * (d + 1)), jac=True, method="L-BFGS-B",
+                     options={"maxiter": 500, "gtol": 1e-6}).x
+    weights, bias = theta[: n_labels * d].reshape(n_labels, d), theta[n_labels * d:]
+    raw = weights / scale
+    return Head(raw, bias - raw @ mean)
+
+
+def _fit_head(embedded: DataFrame, emb_col: str, label_col: str, labels: Sequence[str], *,
+              reg: float = 0.01, balance_classes: bool = False) -> Head:
+    """The labelled vectors (rows with other labels ignored; above ``MAX_FIT_ROWS`` a hash sample of them)
+    brought to the driver in one Spark job, and a head fitted on them."""
+    data = embedded.where(F.col(emb_col).isNotNull() & F.col(label_col).isin(*labels)) \
+        .select(F.col(emb_col).alias("_v"), label_index(F.col(label_col), labels).cast("int").alias("_y"))
+    rows = data.where(F.abs(F.xxhash64("_v", F.lit(_SAMPLE_SALT))) % 1_000_000 < F.lit(_keep_per_million(data))) \
+        .toPandas()
+    if len(rows) == 0:
+        raise ValueError(f"no labelled examples with a text for the labels {', '.join(labels)}")
+    if rows["_y"].nunique() < 2:
+        raise ValueError(f"labelled examples cover fewer than two of the labels {', '.join(labels)}")
+    x = np.stack(rows["_v"].to_numpy()).astype(np.float64)
+    return fit_head(x, rows["_y"].to_numpy(), len(labels), reg=reg, balance_classes=balance_classes)
+
+
+def _keep_per_million(data: DataFrame) -> int:
+    """All rows (a million per million) up to ``MAX_FIT_ROWS``; else the share that keeps about that many."""
+    n = data.count()
+    if n <= MAX_FIT_ROWS:
+        return 1_000_000
+    log.info("fitting the head on a hash sample of about %s of %s labelled texts", f"{MAX_FIT_ROWS:,}", f"{n:,}")
+    return int(1_000_000 * MAX_FIT_ROWS / n)
 
 
 def head_parts(kind: str, model_id: str) -> tuple[str, str]:
@@ -186,7 +271,7 @@ class TextClassifier:
 
     model_id: str
     anchors: Mapping[str, Sequence[str]] = field(hash=False)
-    head: LogisticRegressionModel | None = field(default=None, hash=False)
+    head: Head | None = field(default=None, hash=False)
     min_confidence: float = 0.0
     fallback: str | None = None
 
@@ -203,9 +288,9 @@ class TextClassifier:
         if self.head is None:
             raise ValueError("a zero-shot classifier has nothing to save")
         store = as_store(models)
-        uri = store.save(self.head, *parts)
+        store.write_json(self.head.to_json(), *parts, HEAD_FILE)
         store.write_json(list(self.labels), *parts, LABELS_FILE)
-        return uri
+        return store.path(*parts)
 
     def probabilities(self, df: DataFrame, emb_col: str, spec: EncoderSpec) -> DataFrame:
         """``df`` plus ``_label_probs``, one per label in ``labels`` order (null where the embedding is null)."""
@@ -262,12 +347,15 @@ def load_classifier(store: ModelStore, parts: Sequence[str], spec: EncoderSpec,
             log.warning("the head at %s was trained for labels %s, conf now has %s; using zero-shot",
                         store.path(*parts), saved, list(anchors))
             return zero_shot
-    elif not store.exists(*parts, "metadata"):
+    if store.exists(*parts, HEAD_FILE):
+        head = Head.from_json(store.read_json(*parts, HEAD_FILE))
+    elif store.exists(*parts, "metadata"):
+        head = Head.from_spark(store.load(LogisticRegressionModel, *parts))
+    else:
         log.warning("no trained head at %s; using zero-shot anchors (less accurate)", store.path(*parts))
         return zero_shot
-    head = store.load(LogisticRegressionModel, *parts)
-    if head.numClasses != len(anchors):
-        log.warning("the head at %s has %d classes, not %d; using zero-shot", store.path(*parts), head.numClasses,
+    if len(head.bias) != len(anchors):
+        log.warning("the head at %s has %d classes, not %d; using zero-shot", store.path(*parts), len(head.bias),
                     len(anchors))
         return zero_shot
     return TextClassifier(spec.model_id, anchors, head, 0.0, fallback)

@@ -105,10 +105,6 @@ class Head:
     weights: np.ndarray
     bias: np.ndarray
 
-    @property
-    def dimension(self) -> int:
-        return int(self.weights.shape[1])
-
     def probabilities(self, vectors: np.ndarray) -> np.ndarray:
         logits = vectors.astype(np.float64) @ self.weights.T + self.bias
         probs = np.exp(logits - logits.max(axis=1, keepdims=True))
@@ -229,11 +225,15 @@ def fit_head(x: np.ndarray, y: np.ndarray, n_labels: int, *, reg: float = 0.01,
 def _fit_head(embedded: DataFrame, emb_col: str, label_col: str, labels: Sequence[str], *,
               reg: float = 0.01, balance_classes: bool = False) -> Head:
     """The labelled vectors (rows with other labels ignored; above ``MAX_FIT_ROWS`` a hash sample of them)
-    brought to the driver in one Spark job, and a head fitted on them."""
+    brought to the driver, and a head fitted on them. Persisted for the count and the fetch: the rows may be
+    embedded on the way (a labels table's texts), which must happen once."""
     data = embedded.where(F.col(emb_col).isNotNull() & F.col(label_col).isin(*labels)) \
-        .select(F.col(emb_col).alias("_v"), label_index(F.col(label_col), labels).cast("int").alias("_y"))
-    rows = data.where(F.abs(F.xxhash64("_v", F.lit(_SAMPLE_SALT))) % 1_000_000 < F.lit(_keep_per_million(data))) \
-        .toPandas()
+        .select(F.col(emb_col).alias("_v"), label_index(F.col(label_col), labels).cast("int").alias("_y")).persist()
+    try:
+        keep = F.abs(F.xxhash64("_v", F.lit(_SAMPLE_SALT))) % 1_000_000 < F.lit(_keep_per_million(data))
+        rows = data.where(keep).toPandas()
+    finally:
+        data.unpersist()
     if len(rows) == 0:
         raise ValueError(f"no labelled examples with a text for the labels {', '.join(labels)}")
     if rows["_y"].nunique() < 2:

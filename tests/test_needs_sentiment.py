@@ -136,7 +136,7 @@ def test_head_fitted_on_the_driver_is_spark_mls_logistic_regression(spark, tmp_p
                                ["features", "label", "w"])
     spark_lr = LogisticRegression(family="multinomial", regParam=0.05, maxIter=500, tol=1e-10,
                                   weightCol="w").fit(df)
-    ours = fit_head(x, y, 3, reg=0.05, balance_classes=True)
+    ours = fit_head(x, y, ("negative", "neutral", "positive"), reg=0.05, balance_classes=True)
     theirs = Head.from_spark(spark_lr)
     assert np.abs(ours.probabilities(x) - theirs.probabilities(x)).max() < 2e-3
     assert (ours.probabilities(x).argmax(1) == y).mean() > 0.6  # it learned something, and Spark the same

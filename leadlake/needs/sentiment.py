@@ -19,12 +19,12 @@ from pyspark.sql import functions as F
 
 from leadlake.ml.store import ModelStore, as_store
 from leadlake.text.classify import (
-    HEAD_FILE,
     PROBS,
     Head,
     TextClassifier,
     fit_classifier,
     head_parts,
+    head_saved,
     load_classifier,
 )
 from leadlake.text.encoders import EncoderSpec
@@ -65,8 +65,7 @@ def save_sentiment(model: TextClassifier, models: ModelStore | str | Path) -> st
 
 
 def has_head(models: ModelStore | str | Path, spec: EncoderSpec) -> bool:
-    store = as_store(models)
-    return any(store.exists(*head_parts(KIND, spec.model_id), name) for name in (HEAD_FILE, "metadata"))
+    return head_saved(as_store(models), head_parts(KIND, spec.model_id))
 
 
 def load_sentiment(models: ModelStore | str | Path, spec: EncoderSpec) -> TextClassifier:

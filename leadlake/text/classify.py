@@ -118,6 +118,12 @@ class Head:
         return cls(np.asarray(data["weights"], dtype=np.float64), np.asarray(data["bias"], dtype=np.float64))
 
     @classmethod
+    def zero_shot(cls, centroids: np.ndarray, temperature: float) -> Head:
+        """Softmax over cosine similarities: embeddings are unit length, so a dot product is the cosine."""
+        matrix = np.asarray(centroids, dtype=np.float64) * float(temperature)
+        return cls(matrix, np.zeros(len(matrix)))
+
+    @classmethod
     def from_spark(cls, model: LogisticRegressionModel) -> Head:
         """A head saved by earlier versions (Spark ML's multinomial LogisticRegressionModel)."""
         return cls(model.coefficientMatrix.toArray(), model.interceptVector.toArray())
@@ -145,20 +151,18 @@ def head_probs(emb: Column, head: Head) -> Column:
 
 
 def zero_shot_probs(emb: Column, centroids: np.ndarray, temperature: float = 20.0) -> Column:
-    """Softmax over cosine similarities; embeddings are already unit length, so a dot product is the cosine."""
-    matrix = np.asarray(centroids, dtype=np.float64) * float(temperature)
-    return head_probs(emb, Head(matrix, np.zeros(len(matrix))))
+    """Softmax over the cosine similarity of each vector to each label's centroid."""
+    return head_probs(emb, Head.zero_shot(centroids, temperature))
 
 
 def with_label_probs(df: DataFrame, emb_col: str, *, head: Head | None = None,
                      centroids: np.ndarray | None = None, temperature: float = 20.0) -> DataFrame:
     """``df`` plus ``_label_probs`` (array<double>, one per label; null where the embedding is null)."""
-    has = F.col(emb_col).isNotNull()
-    if head is not None:
-        return df.withColumn(PROBS, F.when(has, head_probs(F.col(emb_col), head)))
-    if centroids is None:
-        raise ValueError("a head or anchor centroids are needed")
-    return df.withColumn(PROBS, F.when(has, zero_shot_probs(F.col(emb_col), centroids, temperature)))
+    if head is None:
+        if centroids is None:
+            raise ValueError("a head or anchor centroids are needed")
+        head = Head.zero_shot(centroids, temperature)
+    return df.withColumn(PROBS, F.when(F.col(emb_col).isNotNull(), head_probs(F.col(emb_col), head)))
 
 
 def best_label(probs: Column, labels: Sequence[str]) -> tuple[Column, Column]:
@@ -176,7 +180,7 @@ def label_index(label: Column, labels: Sequence[str]) -> Column:
     return out
 
 
-def fit_head(x: np.ndarray, y: np.ndarray, n_labels: int, *, reg: float = 0.01,
+def fit_head(x: np.ndarray, y: np.ndarray, labels: Sequence[str], *, reg: float = 0.01,
              balance_classes: bool = False) -> Head:
     """Multinomial logistic regression on the driver, with the objective Spark ML's LogisticRegression has.
 
@@ -190,9 +194,10 @@ def fit_head(x: np.ndarray, y: np.ndarray, n_labels: int, *, reg: float = 0.01,
     corpus with twice as many complaints as compliments does not teach the
     head that text is negative until proven otherwise.
     """
+    n_labels = len(labels)
     present = np.unique(y)
     if len(present) < 2:
-        raise ValueError("labelled examples cover fewer than two labels")
+        raise ValueError(f"labelled examples cover fewer than two of the labels {', '.join(labels)}")
     counts = np.bincount(y, minlength=n_labels).astype(np.float64)
     w = len(y) / (len(present) * counts[y]) if balance_classes else np.ones(len(y))
     w = w / w.sum()
@@ -236,10 +241,8 @@ def _fit_head(embedded: DataFrame, emb_col: str, label_col: str, labels: Sequenc
         data.unpersist()
     if len(rows) == 0:
         raise ValueError(f"no labelled examples with a text for the labels {', '.join(labels)}")
-    if rows["_y"].nunique() < 2:
-        raise ValueError(f"labelled examples cover fewer than two of the labels {', '.join(labels)}")
     x = np.stack(rows["_v"].to_numpy()).astype(np.float64)
-    return fit_head(x, rows["_y"].to_numpy(), len(labels), reg=reg, balance_classes=balance_classes)
+    return fit_head(x, rows["_y"].to_numpy(), labels, reg=reg, balance_classes=balance_classes)
 
 
 def _keep_per_million(data: DataFrame) -> int:
@@ -249,6 +252,11 @@ def _keep_per_million(data: DataFrame) -> int:
         return 1_000_000
     log.info("fitting the head on a hash sample of about %s of %s labelled texts", f"{MAX_FIT_ROWS:,}", f"{n:,}")
     return int(1_000_000 * MAX_FIT_ROWS / n)
+
+
+def head_saved(store: ModelStore, parts: Sequence[str]) -> bool:
+    """A trained head is at ``parts``: ours (``head.json``) or one Spark ML wrote (earlier versions)."""
+    return store.exists(*parts, HEAD_FILE) or store.exists(*parts, "metadata")
 
 
 def head_parts(kind: str, model_id: str) -> tuple[str, str]:
@@ -347,13 +355,11 @@ def load_classifier(store: ModelStore, parts: Sequence[str], spec: EncoderSpec,
             log.warning("the head at %s was trained for labels %s, conf now has %s; using zero-shot",
                         store.path(*parts), saved, list(anchors))
             return zero_shot
-    if store.exists(*parts, HEAD_FILE):
-        head = Head.from_json(store.read_json(*parts, HEAD_FILE))
-    elif store.exists(*parts, "metadata"):
-        head = Head.from_spark(store.load(LogisticRegressionModel, *parts))
-    else:
+    if not head_saved(store, parts):
         log.warning("no trained head at %s; using zero-shot anchors (less accurate)", store.path(*parts))
         return zero_shot
+    head = (Head.from_json(store.read_json(*parts, HEAD_FILE)) if store.exists(*parts, HEAD_FILE)
+            else Head.from_spark(store.load(LogisticRegressionModel, *parts)))
     if len(head.bias) != len(anchors):
         log.warning("the head at %s has %d classes, not %d; using zero-shot", store.path(*parts), len(head.bias),
                     len(anchors))

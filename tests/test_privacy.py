@@ -87,7 +87,12 @@ def file_texts(root: Path) -> Iterator[tuple[Path, str]]:
 
 
 def leaks(text: str, contacts: set[str], patterns=(EMAIL,)) -> list[str]:
-    found = [c for c in contacts if c in text]
+    """Contact values found in ``text`` as themselves, and matches of ``patterns``.
+
+    A phone number inside a longer run of digits is not that number: the saved heads are JSON floats, and one of
+    thousands of 17-digit mantissas can hold the demo's "123456".
+    """
+    found = [c for c in contacts if c in text and re.search(rf"(?<!\d){re.escape(c)}(?!\d)", text)]
     return found + [m.group(0) for p in patterns for m in re.finditer(p, text)]
 
 
@@ -133,6 +138,6 @@ def test_no_contact_detail_from_bronze_reaches_silver_gold_mlflow_models_the_rep
     said = "\n".join([*notebook_runs.printed.values(), *notebook_runs.logs])
     assert len(notebook_runs.logs) > 100
     assert not leaks(said, contacts), leaks(said, contacts)[:5]
-    # MLflow run ids (32 hex characters, printed as "run" and their first 12) can be all digits, like a phone.
-    runs = re.sub(r"\b[0-9a-f]{32}\b|(?<=run )[0-9a-f]{12}\b", "<run id>", said)
+    # MLflow run ids (32 hex characters, printed as "run" and their first 8 or 12) can be all digits, like a phone.
+    runs = re.sub(r"\b[0-9a-f]{32}\b|(?<=run )[0-9a-f]{8,12}\b", "<run id>", said)
     assert not leaks(runs, set(), (EMAIL, PHONE, CARD)), leaks(runs, set(), (EMAIL, PHONE, CARD))[:5]

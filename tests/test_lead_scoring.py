@@ -100,6 +100,26 @@ def test_retrain_is_compared_with_the_champion(trained):
     assert not second.promoted
 
 
+def test_a_champion_is_read_once_per_version_and_a_new_champion_is_served_at_once(trained):
+    import mlflow
+
+    lh, _ = trained
+    first = load_champion(lh.conf, "leads", "train-leads")
+    again = load_champion(lh.conf, "leads", "train-leads")
+    assert again.model is first.model and again.version == first.version  # read once, reused
+    name = tracking.registered_name(lh.conf, "leads")
+    client = mlflow.MlflowClient()
+    held = client.get_model_version(name, first.version)
+    newer = client.create_model_version(name, held.source, held.run_id)  # what a retrain that wins registers
+    client.set_registered_model_alias(name, tracking.CHAMPION, newer.version)
+    try:
+        served = load_champion(lh.conf, "leads", "train-leads")
+        assert served.version == str(newer.version) != first.version and served.model is not first.model
+    finally:
+        client.set_registered_model_alias(name, tracking.CHAMPION, first.version)
+    assert load_champion(lh.conf, "leads", "train-leads").model is first.model
+
+
 @pytest.fixture(scope="module")
 def scored(trained):
     lh, _ = trained

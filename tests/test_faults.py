@@ -270,7 +270,7 @@ def test_a_scoring_job_killed_while_writing_reruns_to_what_an_uninterrupted_run_
     reference = tmp_path / "reference"
     shutil.copytree(seed, reference)
     assert main([*args, "--lakehouse", str(reference)]) == 0
-    before, expected = (0, ""), _content(reference / table, key, skip, 6)
+    before, expected = _content(seed / table, key, skip, 6), _content(reference / table, key, skip, 6)
     assert expected[0] > 0
 
     killed = tmp_path / "killed"

@@ -36,7 +36,7 @@ class Champion:
 def load_champion(conf: Conf, section: str, train_job: str) -> Champion:
     """The section's champion; a one-line error naming ``train_job`` when none was trained yet."""
     version = tracking.require_champion(conf, section, train_job)
-    model = tracking.load_spark_model(tracking.champion_uri(tracking.registered_name(conf, section)), conf)
+    model = tracking.load_spark_model(tracking.version_uri(version), conf, run_id=version.run_id)
     return Champion(model, str(version.version), version.run_id)
 
 
@@ -52,7 +52,7 @@ def champion_score(conf: Conf, section: str, score: Callable[[Champion], float])
     if version is None:
         return None
     try:
-        model = tracking.load_spark_model(tracking.champion_uri(name), conf)
+        model = tracking.load_spark_model(tracking.version_uri(version), conf, run_id=version.run_id)
         return score(Champion(model, str(version.version), version.run_id))
     except Exception as exc:  # any failure to score means "not comparable", which is what is logged
         log.warning("champion v%s of %s cannot score today's held-out rows (%s); it will be replaced",

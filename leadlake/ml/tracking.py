@@ -71,8 +71,8 @@ def start(conf: Conf, section: str) -> str:
     return name
 
 
-def load_spark_model(uri: str, conf: Conf):
-    """A Spark ML model logged to MLflow (``models:/name@champion``, ``runs:/id/path``).
+def load_spark_model(uri: str, conf: Conf, *, run_id: str = ""):
+    """A Spark ML model logged to MLflow (``models:/name/3``, ``runs:/id/path``) by the run ``run_id``.
 
     In a classic session MLflow's own loader does it. A Spark Connect client
     has no JVM for MLflow to copy files through, and the server cannot read
@@ -85,7 +85,7 @@ def load_spark_model(uri: str, conf: Conf):
     from leadlake.session import connect_client
 
     if not connect_client():
-        return _load_in_this_session(uri)
+        return _load_in_this_session(uri, run_id)
     import shutil
     import tempfile
 
@@ -111,30 +111,26 @@ _LOADED: OrderedDict[tuple[str, str, str], object] = OrderedDict()
 LOADED_MODELS_KEPT = 8
 
 
-def _load_in_this_session(uri: str):
+def _load_in_this_session(uri: str, run_id: str):
     """MLflow's loader, once per logged model and Spark application: a rerun in the same process (a notebook
     cell, a pipeline rerun, the tests) reuses the model instead of copying and reading it again (measured on
     2 cores: 4-6 s less per score-leads rerun, the lead model and its segments).
 
-    An alias (``@champion``) moves when a retrain wins, so it is resolved to its version first and that
-    version loaded: a version's artifacts never change, and the version's run id in the key tells apart a
-    version 1 of a store that was wiped and trained again.
+    Only a URI whose content never changes is kept (a registered version, a run's artifact; an alias moves
+    when a retrain wins). The run id in the key tells apart a version 1 of a store wiped and trained again.
     """
     import mlflow
     from pyspark.sql import SparkSession
 
-    pinned, run = uri, ""
-    if uri.startswith("models:/") and "@" in uri:
-        name, alias = uri.removeprefix("models:/").split("@", 1)
-        version = mlflow.MlflowClient().get_model_version_by_alias(name, alias)
-        pinned, run = f"models:/{name}/{version.version}", version.run_id
+    if "@" in uri:
+        return mlflow.spark.load_model(uri)
     spark = SparkSession.getActiveSession()
     app = spark.sparkContext.applicationId if spark is not None else ""
-    key = (app, mlflow.get_tracking_uri(), f"{pinned}#{run}")
+    key = (app, mlflow.get_tracking_uri(), f"{uri}#{run_id}")
     if key in _LOADED:
         _LOADED.move_to_end(key)
         return _LOADED[key]
-    model = mlflow.spark.load_model(pinned)
+    model = mlflow.spark.load_model(uri)
     _LOADED[key] = model
     while len(_LOADED) > LOADED_MODELS_KEPT:
         _LOADED.popitem(last=False)
@@ -146,8 +142,9 @@ def registered_name(conf: Conf, section: str) -> str:
     return str(conf.get(f"{section}.mlflow.registered_model"))
 
 
-def champion_uri(name: str) -> str:
-    return f"models:/{name}@{CHAMPION}"
+def version_uri(version) -> str:
+    """A registered version's model: what it names never changes, unlike what the champion alias names."""
+    return f"models:/{version.name}/{version.version}"
 
 
 def champion_version(name: str):

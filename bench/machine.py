@@ -9,37 +9,18 @@ products on the same cores, the best this machine's math libraries reach.
 
 from __future__ import annotations
 
-import platform
 import time
-from pathlib import Path
 
+from leadlake.hardware import cpu_flags, cpu_model
 from leadlake.ml.boosting import driver_cores as cores
 
 # Instruction sets that decide how fast a CPU multiplies matrices: fp32 FMA widths, and int8 dot products.
 MATRIX_FLAGS = ("avx2", "fma", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
-def _cpuinfo() -> dict[str, str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return {}
-    info: dict[str, str] = {}
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        info.setdefault(key.strip(), value.strip())
-    return info
-
-
-def cpu_model() -> str:
-    return _cpuinfo().get("model name") or platform.processor() or platform.machine()
-
-
 def matrix_flags() -> list[str]:
-    flags = set(_cpuinfo().get("flags", "").split())
+    flags = cpu_flags()
     return [f for f in MATRIX_FLAGS if f in flags]
-
-
 
 
 def describe() -> str:
@@ -62,6 +43,16 @@ def fp32_peak(n: int = 2048) -> float:
 
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
+    return _best_rate(lambda: a @ b, 2.0 * n ** 3)
+
+
+def bf16_peak(n: int = 2048) -> float:
+    """FLOP/s of an n x n bf16 matrix product on all cores in torch (oneDNN: AMX or AVX512-BF16 where present),
+    the kernels torch's CPU autocast runs on."""
+    import torch
+
+    torch.set_num_threads(cores())
+    a, b = torch.randn(n, n, dtype=torch.bfloat16), torch.randn(n, n, dtype=torch.bfloat16)
     return _best_rate(lambda: a @ b, 2.0 * n ** 3)
 
 

@@ -83,8 +83,28 @@ def test_spark_udf_matches_plain_sentence_transformers(spark, spec):
         assert cos(got[i], reference[i]) > 0.999
 
 
+# Texts unlike the demo's: other trades, registers and shapes (int8 scales are not fitted to any text set).
+OTHER_DOMAINS = [
+    "The hotel room was spotless but the breakfast buffet ran out of eggs by 8am.",
+    "Patient reports intermittent chest pain radiating to the left arm, onset two days ago.",
+    "Pursuant to clause 14.2, either party may terminate this agreement with 30 days written notice.",
+    "def handler(event): return {'statusCode': 200, 'body': json.dumps(event)}",
+    "LOVE IT!!! 😍😍 best purchase this year",
+    "ok",
+    "Refund?",
+    "Order #88231 arrived with 3 of 12 units damaged; photos attached, need replacements before Friday.",
+    "The quarterly revenue grew 12.4% year over year, driven by enterprise renewals in EMEA.",
+    "My kid's soccer team needs 15 jerseys in navy, sizes youth S to adult M, by next Saturday.",
+    "Crop yields fell after the late frost; we are looking for frost-resistant seed varieties for spring.",
+    "Wie lange dauert der Versand nach Deutschland?",
+    "The firmware update bricked the router. Factory reset does nothing. Serial 4F-22-A9.",
+    " ".join(["The customer asked about pricing, integrations, onboarding time and support hours."] * 12),
+]
+
+
 def test_onnx_fp32_and_int8_match_torch_per_text(exported):
-    """Per text, on the hand-written cases and 300 demo messages of every kind, channel and length."""
+    """Per text, on the hand-written cases, texts from other domains and 300 demo messages of every kind,
+    channel and length."""
     import random
 
     from leadlake.demo import text as phrases
@@ -94,7 +114,7 @@ def test_onnx_fp32_and_int8_match_torch_per_text(exported):
     demo = [phrases.message(rng.choice(list(phrases.MESSAGE_KINDS)),
                             rng.choice(["email", "chat", "call_note", "inbound_form", "social"]), rng, ctx)
             for _ in range(300)]
-    texts = TEXTS + demo
+    texts = TEXTS + OTHER_DOMAINS + demo
     torch_vecs = load_encoder(dataclasses.replace(exported, engine="torch"))(texts)
     for engine in ("onnx", "onnx-int8"):
         vecs = load_encoder(dataclasses.replace(exported, engine=engine))(texts)
@@ -103,12 +123,53 @@ def test_onnx_fp32_and_int8_match_torch_per_text(exported):
     assert (exported.export_dir and (__import__("pathlib").Path(exported.export_dir) / "assets/vocab.txt").is_file())
 
 
+def test_torch_in_bf16_matches_fp32_per_text(spec):
+    """text.precision bf16 (what auto picks on a CPU with AMX-BF16) keeps each vector within 0.999 of fp32;
+    forced here so the check runs on any CPU."""
+    texts = [t for t in TEXTS + OTHER_DOMAINS if t.strip()]
+    full = load_encoder(dataclasses.replace(spec, engine="torch", precision="fp32"))(texts)
+    bf16 = load_encoder(dataclasses.replace(spec, engine="torch", precision="bf16"))(texts)
+    sims = (full * bf16).sum(axis=1)
+    assert sims.min() >= 0.999, sims
+    assert not np.array_equal(full, bf16), "bf16 ran: its vectors are close to fp32's, not identical"
+
+
+def test_a_precision_the_encoder_cannot_run_is_a_conf_error(tmp_path):
+    from leadlake.errors import ConfError
+
+    with pytest.raises(ConfError, match="text.precision must be one of auto, bf16, fp32"):
+        encoder_spec(make_conf(tmp_path, text={"precision": "fp16"}))
+
+
+def test_an_int8_vector_does_not_depend_on_the_texts_batched_with_it(exported):
+    """Activations are scaled per token, so a text's vector is the same alone or beside a long, loud text."""
+    encode = load_encoder(dataclasses.replace(exported, engine="onnx-int8"))
+    alone = encode(OTHER_DOMAINS[:4])
+    crowded = encode([*OTHER_DOMAINS[:4], "WORST. SERVICE. EVER!!! " * 30, OTHER_DOMAINS[-1]])[:4]
+    np.testing.assert_allclose(alone, crowded, atol=1e-5)
+
+
+def test_an_int8_model_from_an_older_quantizer_is_refused_with_what_to_run(exported, tmp_path):
+    import json
+    import shutil
+    from pathlib import Path
+
+    from leadlake.errors import EnvironmentProblem
+
+    old = tmp_path / "old-export"
+    shutil.copytree(Path(exported.export_dir), old)
+    record = json.loads((old / "leadlake-export.json").read_text())
+    (old / "leadlake-export.json").write_text(json.dumps({k: v for k, v in record.items() if k != "quantization"}))
+    with pytest.raises(EnvironmentProblem, match="export-model --quantize"):
+        load_encoder(dataclasses.replace(exported, engine="onnx-int8", export_dir=str(old)))
+
+
 def test_onnx_engine_inside_spark(spark, exported):
     spec = dataclasses.replace(exported, engine="onnx-int8")
     df = spark.createDataFrame(list(enumerate(TEXTS[:3])), "id int, text string")
     got = {r.id: np.array(r.embedding) for r in embed(df, spec=spec).collect()}
     assert cos(got[0], got[1]) > cos(got[0], got[2])
-    assert spec.model_id.endswith("/int8")
+    assert spec.model_id.endswith("/int8-per-token")
 
 
 def test_store_embeds_each_text_once(spark, lakehouse, spec):

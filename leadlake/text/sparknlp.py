@@ -34,7 +34,7 @@ def embed_with_spark_nlp(df: DataFrame, text: Column, out_col: str, spec: Encode
         .setOutputCol(emb)
         .setMaxSentenceLength(spec.max_seq_length)
         .setCaseSensitive(False)
-        .setBatchSize(spec.batch_size)
+        .setBatchSize(spec.model_batch())
     )
     pipeline = Pipeline(stages=[
         DocumentAssembler().setInputCol(tmp_in).setOutputCol(doc).setCleanupMode("shrink"),

@@ -88,6 +88,7 @@ CAMPAIGN_AUDIENCES = TABLES["gold.campaign_audiences"].name
 NEXT_BEST_ACTIONS = TABLES["gold.next_best_actions"].name
 INSIGHT_BRIEFS = TABLES["gold.insight_briefs"].name
 SERVICE_REPLIES = TABLES["gold.service_replies"].name
+LEAD_TRUTH = TABLES["eval.lead_truth"].name
 
 
 def written_by(stage: str) -> tuple[str, ...]:

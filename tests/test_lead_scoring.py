@@ -83,12 +83,17 @@ def test_model_reads_text_and_is_calibrated(trained):
     _, report = trained
     m, plain = report.metrics, report.without_text
     print(f"\nvalidation ROC-AUC with text {m['roc_auc']:.4f}, without {plain['roc_auc']:.4f}; "
-          f"top-decile lift {m['top_decile_lift']:.2f}; ECE {m['ece']:.4f}")
+          f"top-decile lift {m['top_decile_lift']:.2f}; ECE {m['ece']:.4f}; true probabilities "
+          f"{report.oracle_auc:.4f}, learnable lift captured {report.learnable_lift:.3f}")
     assert m["roc_auc"] > 0.7 and m["top_decile_lift"] > 2.0
     assert m["roc_auc"] > plain["roc_auc"]
     assert m["ece"] < 0.08
     assert report.promoted and report.champion_auc is None
     assert report.prior_rate_by == "source" and 0.45 < report.prior_rate_auc < m["roc_auc"] - 0.05
+    # The demo knows each lead's true probability: the best ROC-AUC on these validation leads.
+    assert m["roc_auc"] - 0.03 < report.oracle_auc < 1.0
+    assert report.learnable_lift == pytest.approx((m["roc_auc"] - 0.5) / (report.oracle_auc - 0.5))
+    assert f"captures {100 * report.learnable_lift:.1f}% of the learnable lift" in str(report)
 
 
 def test_retrain_is_compared_with_the_champion(trained):
@@ -305,6 +310,7 @@ def test_bring_your_own_crm_through_conf_alone_with_each_trainer(spark, tmp_path
     print(f"\nown CRM, {trainer}: validation ROC-AUC {report.metrics['roc_auc']:.3f}, "
           f"ECE {report.metrics['ece']:.3f}")
     assert report.metrics["roc_auc"] > 0.65 and report.promoted and report.metrics["ece"] < 0.1
+    assert report.oracle_auc is None and "learnable lift" not in str(report), "no true probabilities here"
     scored = score_leads(lh)
     assert scored.scored == lh.row_count("bronze.my_leads") == lh.row_count(SCORES_TABLE)
     top = lh.read(SCORES_TABLE).orderBy("rank").first()

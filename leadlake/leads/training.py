@@ -14,6 +14,7 @@ import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
+from leadlake import catalog
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.features import FEATURES_TABLE, LeadSchema, build_lead_features
 from leadlake.leads.feedback import SCORE_HISTOGRAM, score_histogram
@@ -49,17 +50,30 @@ class TrainReport:
     validation_rows: int
     prior_rate_auc: float = 0.5
     prior_rate_by: str | None = None
+    # Where the true conversion probabilities are known (the demo's eval.lead_truth): their ROC-AUC on the
+    # same validation leads, the best any model can reach there.
+    oracle_auc: float | None = None
+
+    @property
+    def learnable_lift(self) -> float | None:
+        """The share of the achievable lift over a coin toss that the model captures: (AUC - 0.5) / (oracle - 0.5)."""
+        if self.oracle_auc is None or self.oracle_auc <= 0.5:
+            return None
+        return (self.metrics["roc_auc"] - 0.5) / (self.oracle_auc - 0.5)
 
     def __str__(self) -> str:
         m, b = self.metrics, self.without_text
         champ = "none" if self.champion_auc is None else f"{self.champion_auc:.4f}"
+        share = self.learnable_lift
         prior = f"conversion rate by {self.prior_rate_by}" if self.prior_rate_by else "the overall rate"
         return (f"lead model v{self.version} (run {self.run_id[:8]}): validation ROC-AUC {m['roc_auc']:.4f} "
                 f"(without text {b['roc_auc']:.4f}; baseline, {prior}: {self.prior_rate_auc:.4f}), "
                 f"PR-AUC {m['pr_auc']:.4f}, top-decile lift "
                 f"{m['top_decile_lift']:.2f}x, calibration error {m['ece']:.4f}; "
                 f"{self.train_rows:,}/{self.calibration_rows:,}/{self.validation_rows:,} leads train/calibrate/"
-                f"validate; champion before {champ}: {'promoted' if self.promoted else 'kept'}")
+                f"validate; champion before {champ}: {'promoted' if self.promoted else 'kept'}"
+                + (f"; true probabilities' ROC-AUC {self.oracle_auc:.4f}: the model captures "
+                   f"{100 * share:.1f}% of the learnable lift" if share is not None else ""))
 
 
 def write_features(lh: Lakehouse) -> DataFrame:
@@ -85,6 +99,23 @@ def prior_rate_auc(train: DataFrame, validate: DataFrame, by: str | None) -> flo
     scored = validate.join(rates, by, "left").select(
         "label", F.coalesce("_rate", F.lit(overall)).cast("double").alias("_rate"))
     return float(BinaryClassificationEvaluator(labelCol="label", rawPredictionCol="_rate").evaluate(scored))
+
+
+def oracle_auc(lh: Lakehouse, validate: DataFrame, id_col: str) -> float | None:
+    """ROC-AUC of the true conversion probabilities on the validation leads, where a demo wrote them.
+
+    Read only to measure: no feature reads ``eval.`` tables.
+    """
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+
+    if not lh.exists(catalog.LEAD_TRUTH):
+        return None
+    truth = lh.read(catalog.LEAD_TRUTH, columns=[id_col, "p_convert_true"])
+    known = validate.select(id_col, "label").join(truth, id_col).where(F.col("p_convert_true").isNotNull())
+    if known.select("label").distinct().count() < 2:
+        return None
+    return float(BinaryClassificationEvaluator(labelCol="label", rawPredictionCol="p_convert_true").evaluate(
+        known.select("label", F.col("p_convert_true").cast("double"))))
 
 
 def train_leads(lh: Lakehouse) -> TrainReport:
@@ -116,6 +147,7 @@ def train_leads(lh: Lakehouse) -> TrainReport:
         without_text = evaluate(baseline.transform(validate))
         by = schema.categorical_features[0] if schema.categorical_features else None
         prior_auc = prior_rate_auc(train, validate, by)
+        oracle = oracle_auc(lh, validate, schema.id)
         name = tracking.registered_name(conf, "leads")
         champion_auc = champion_score(conf, "leads",
                                       lambda champ: evaluate(champ.model.transform(validate))["roc_auc"])
@@ -128,6 +160,9 @@ def train_leads(lh: Lakehouse) -> TrainReport:
             mlflow.log_metrics({f"val_{k}": v for k, v in metrics.items()})
             mlflow.log_metrics({f"val_no_text_{k}": v for k, v in without_text.items()})
             mlflow.log_metric("val_prior_rate_roc_auc", prior_auc)
+            if oracle is not None:
+                mlflow.log_metrics({"val_oracle_roc_auc": oracle,
+                                    "val_learnable_lift": (metrics["roc_auc"] - 0.5) / (oracle - 0.5)})
             mlflow.log_dict({"feature_spec": asdict(spec), "names": spec.names()}, "feature_spec.json")
             if is_spark_gbt(tree_stage(model)):
                 mlflow.log_dict(trees_document(tree_stage(model)), TREES_FILE)
@@ -155,7 +190,7 @@ def train_leads(lh: Lakehouse) -> TrainReport:
                 promoted = tracking.promote_if_better(name, version, metrics["roc_auc"], champion_auc)
             mlflow.set_tag("promoted", str(promoted))
         return TrainReport(run.info.run_id, version, promoted, metrics, without_text, champion_auc, *sizes,
-                           prior_auc, by)
+                           prior_auc, by, oracle)
     finally:
         for d in cached:
             d.unpersist()

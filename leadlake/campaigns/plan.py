@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass
 
-from pyspark.sql import DataFrame, Window
+from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
 from leadlake import catalog
@@ -51,6 +51,7 @@ class Contacts:
     person: str
     treatment: str
     outcome: str
+    ts: str
 
 
 @dataclass(frozen=True)
@@ -94,10 +95,12 @@ class CampaignReport:
 
 
 def person_features(lh: Lakehouse) -> tuple[DataFrame, list[str]]:
-    """(person_id, lead_id, customer_id, features...) per person, and the feature column names.
+    """(person_id, lead_id, customer_id, features...) per person that hold whenever they are read, and their names.
 
     Each source table is optional: a lakehouse where score-clv never ran
-    simply has no value features, and the model uses what is there.
+    simply has no value features, and the model uses what is there. What a
+    person bought and said changes over time and comes from
+    ``history_features`` instead, as of the moment that matters.
     """
     conf = lh.conf
     p = conf.section("campaigns.people", People)
@@ -117,14 +120,22 @@ def person_features(lh: Lakehouse) -> tuple[DataFrame, list[str]]:
         people = people.join(intents, "lead_id", "left")
         features += ["main_intent", "support_share"]
     people = with_customers(lh, people.withColumn("customer_id", F.lit(None).cast("string")))
-    purchases = _purchases(lh)
-    if purchases is not None:
-        people, features = people.join(purchases, "customer_id", "left"), [*features, "orders", "days_since_order"]
+    return people, features
+
+
+def snapshot_features(lh: Lakehouse, people: DataFrame) -> tuple[DataFrame, list[str]]:
+    """What the gold tables say of each customer today: value segment, churn risk, CLV, top need and its tone.
+
+    They describe the person now, not on the day of a past contact, so they
+    are columns a marketer filters the audience on and, only with
+    ``campaigns.snapshot_features``, model features.
+    """
+    features: list[str] = []
     if lh.exists(catalog.CUSTOMER_CLV):
         clv = lh.read(catalog.CUSTOMER_CLV, columns=["customer_id", "value_segment", "churn_risk", "clv_12m",
-                                                     "p_churn", "days_since_last", "spend_to_date"])
+                                                     "p_churn", "spend_to_date"])
         people = people.join(clv, "customer_id", "left")
-        features += ["value_segment", "churn_risk", "clv_12m", "p_churn", "days_since_last", "spend_to_date"]
+        features += ["value_segment", "churn_risk", "clv_12m", "p_churn", "spend_to_date"]
     if lh.exists(catalog.CUSTOMER_NEEDS):
         needs = lh.read(catalog.CUSTOMER_NEEDS, columns=["customer_id", "need_category", "need_priority",
                                                          "avg_sentiment", "negative_mentions"])
@@ -135,33 +146,79 @@ def person_features(lh: Lakehouse) -> tuple[DataFrame, list[str]]:
                                                 F.sum("negative_mentions").cast("double").alias("negative_mentions"))
         people = people.join(top, "customer_id", "left").join(tone, "customer_id", "left")
         features += ["top_need", "need_sentiment", "negative_mentions"]
-    people = people.withColumn("is_customer", F.col("customer_id").isNotNull().cast("string"))
-    return people, [*features, "is_customer"]
+    return people, features
 
 
-def _purchases(lh: Lakehouse) -> DataFrame | None:
-    """(customer_id, orders, days_since_order) from the order lines of ``clv.orders``: buying behaviour as of the
-    newest order, which exists whether or not score-clv ran."""
+HISTORY = ("is_customer", "orders", "spend", "orders_90d", "days_since_order", "feedback_items", "mean_rating",
+           "low_ratings", "days_since_feedback")
+
+
+def history_features(lh: Lakehouse, frame: DataFrame, at: str) -> tuple[DataFrame, list[str]]:
+    """``frame`` (with customer_id and a timestamp column ``at``) with what each customer had bought and rated
+    strictly before that moment.
+
+    A past campaign's contacts are described as they were on the day they
+    were contacted, and today's people as of the newest order: a customer
+    who lapsed after the spring campaign was active when it reached them,
+    and a model trained on today's recency would learn the opposite of what
+    the campaign saw. Columns without the source tables are null.
+    """
+    moments = frame.select(F.col("customer_id").alias("_cust"), F.col(at).cast("timestamp").alias("_at")).where(
+        F.col("_cust").isNotNull()).distinct()
     o = lh.conf.get("clv.orders") or {}
-    if not o.get("table") or not lh.exists(o["table"]):
-        return None
-    lines = lh.read(o["table"], columns=[o["customer"], o["ts"], o["amount"]]).where(F.col(o["amount"]) > 0)
-    newest = lines.agg(F.max(o["ts"])).first()[0]
-    if newest is None:
-        return None
-    return lines.groupBy(F.col(o["customer"]).cast("string").alias("customer_id")).agg(
-        F.count(F.lit(1)).cast("double").alias("orders"),
-        F.datediff(F.lit(newest), F.max(o["ts"])).cast("double").alias("days_since_order"))
+    f = lh.conf.get("clv.feedback") or {}
+    out = frame.withColumn("_cust", F.col("customer_id")).withColumn("_at", F.col(at).cast("timestamp"))
+    if o.get("table") and lh.exists(o["table"]):
+        lines = lh.read(o["table"], columns=[o["customer"], o["ts"], o["amount"]]).select(
+            F.col(o["customer"]).cast("string").alias("_cust"), F.col(o["ts"]).cast("timestamp").alias("_ts"),
+            F.col(o["amount"]).cast("double").alias("_amount"))
+        paid = F.col("_amount") > 0
+        recent = F.col("_ts") >= F.col("_at") - F.expr("INTERVAL 90 DAYS")
+        before = moments.join(lines, "_cust").where(F.col("_ts") < F.col("_at")).groupBy("_cust", "_at").agg(
+            F.sum(paid.cast("double")).alias("orders"), F.sum("_amount").alias("spend"),
+            F.sum((paid & recent).cast("double")).alias("orders_90d"),
+            F.datediff(F.first("_at"), F.max(F.when(paid, F.col("_ts")))).cast("double").alias("days_since_order"))
+        out = out.join(before, ["_cust", "_at"], "left")
+    if f.get("table") and f.get("rating") and lh.exists(f["table"]):
+        items = lh.read(f["table"], columns=[f["customer"], f["ts"], f["rating"]]).select(
+            F.col(f["customer"]).cast("string").alias("_cust"), F.col(f["ts"]).cast("timestamp").alias("_ts"),
+            F.col(f["rating"]).cast("double").alias("_rating"))
+        said = moments.join(items, "_cust").where(F.col("_ts") < F.col("_at")).groupBy("_cust", "_at").agg(
+            F.count(F.lit(1)).cast("double").alias("feedback_items"), F.avg("_rating").alias("mean_rating"),
+            F.sum((F.col("_rating") <= 2).cast("double")).alias("low_ratings"),
+            F.datediff(F.first("_at"), F.max("_ts")).cast("double").alias("days_since_feedback"))
+        out = out.join(said, ["_cust", "_at"], "left")
+    out = out.drop("_cust", "_at")
+    for col in HISTORY:
+        if col not in out.columns:
+            out = out.withColumn(col, F.lit(None).cast("double"))
+    out = out.withColumn("is_customer", (F.coalesce(F.col("orders"), F.lit(0.0)) > 0).cast("string"))
+    return out, list(HISTORY)
+
+
+def as_of(lh: Lakehouse) -> Column:
+    """The moment today's people are described at: the end of the newest order's day (``clv.as_of`` when set),
+    the same clock CLV runs on, so a demo or a stale export does not read as a year without orders."""
+    day = lh.conf.get("clv.as_of")
+    if day:
+        return F.to_timestamp(F.date_add(F.lit(str(day)).cast("date"), 1))
+    o = lh.conf.get("clv.orders") or {}
+    if o.get("table") and lh.exists(o["table"]):
+        newest = lh.read(o["table"], columns=[o["ts"]]).agg(F.max(F.col(o["ts"]).cast("date"))).first()[0]
+        if newest is not None:
+            return F.to_timestamp(F.date_add(F.lit(newest), 1))
+    return F.current_timestamp()
 
 
 def _contacts(lh: Lakehouse, people: DataFrame) -> DataFrame:
     c = lh.conf.section("campaigns.contacts", Contacts)
     if not lh.exists(c.table):
         raise ConfError(f"campaigns.contacts.table {c.table} does not exist: no past campaign to learn from")
-    raw = lh.read(c.table, columns=[c.person, c.treatment, c.outcome]).select(
+    raw = lh.read(c.table, columns=[c.person, c.treatment, c.outcome, c.ts]).select(
         F.col(c.person).cast("string").alias(PERSON), F.col(c.treatment).cast("int").alias("treated"),
-        F.col(c.outcome).cast("int").alias("responded"))
-    usable = raw.where(F.col(PERSON).isNotNull() & F.col("treated").isNotNull() & F.col("responded").isNotNull())
+        F.col(c.outcome).cast("int").alias("responded"), F.col(c.ts).cast("timestamp").alias("contacted_at"))
+    usable = raw.where(F.col(PERSON).isNotNull() & F.col("treated").isNotNull() & F.col("responded").isNotNull()
+                       & F.col("contacted_at").isNotNull())
     return usable.join(people, PERSON, "left")
 
 
@@ -179,8 +236,14 @@ def plan_campaign(lh: Lakehouse) -> CampaignReport:
     trees, fitting = conf.section("campaigns.model", TreeParams), conf.section("xgboost", XGBoostSettings)
     audience = conf.section("campaigns.audience", Audience)
     people, features = person_features(lh)
-    people = people.persist()
-    contacts = _contacts(lh, people).persist()
+    people, snapshot = snapshot_features(lh, people)
+    if conf.get("campaigns.snapshot_features"):
+        features += snapshot
+    contacts, history = history_features(lh, _contacts(lh, people), "contacted_at")
+    contacts = contacts.persist()
+    people, _ = history_features(lh, people.withColumn("_as_of", as_of(lh)), "_as_of")
+    people = people.drop("_as_of").persist()
+    features += history
     try:
         holdout = _held_out(float(conf.get("campaigns.holdout")))
         train, test = contacts.where(~holdout), contacts.where(holdout)

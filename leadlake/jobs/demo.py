@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from pyspark.sql import DataFrame
+from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
 
 from leadlake import catalog
@@ -123,14 +123,16 @@ def needs_check(lh, method: str) -> str:
 
 
 def campaign_check(lh) -> str:
-    """The demo knows whom its last campaign moved: say where the audience ranks each kind of person."""
+    """The demo knows whom its last campaign moved: say where the audience ranks each kind of person, by uplift and
+    by the response model (p_treated) a marketer would use instead."""
     latest = lh.read("bronze.campaign_contacts").groupBy("lead_id").agg(F.max("contact_id").alias("contact_id"))
     truth = lh.read("eval.campaign_truth").join(latest, "contact_id")
-    ranked = lh.read(catalog.CAMPAIGN_AUDIENCES).join(truth, "lead_id").groupBy(
+    by_response = F.ntile(10).over(Window.orderBy(F.desc("p_treated"), "person_id"))
+    ranked = lh.read(catalog.CAMPAIGN_AUDIENCES).withColumn("_response", by_response).join(truth, "lead_id").groupBy(
         "group").agg(F.count(F.lit(1)).alias("n"), F.avg("decile").alias("decile"), F.avg("uplift").alias("uplift"),
-                     F.first("uplift_true").alias("true"))
-    parts = [f"{r.group} {r.n:,} (true effect {r.true:+.2f}, mean decile {r.decile:.1f}, predicted {r.uplift:+.3f})"
-             for r in ranked.orderBy("decile").collect()]
+                     F.avg("_response").alias("response"), F.first("uplift_true").alias("true"))
+    parts = [f"{r.group} {r.n:,} (true effect {r.true:+.2f}, mean decile {r.decile:.1f}, by response model "
+             f"{r.response:.1f}, predicted {r.uplift:+.3f})" for r in ranked.orderBy("decile").collect()]
     return "campaign audience against the demo's hidden effect (decile 1 = moved most): " + "; ".join(parts)
 
 

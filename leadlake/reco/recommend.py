@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from pyspark.sql import DataFrame, Window
 from pyspark.sql import functions as F
@@ -96,12 +96,18 @@ class RecommendReport:
     leads: int
     k: int
     by_source: dict[str, int]
+    als: dict[str, float] = field(default_factory=dict)
+    search: list[tuple[dict, float]] = field(default_factory=list)
 
     def __str__(self) -> str:
         k = self.k
         sources = ", ".join(f"{s} {n:,}" for s, n in sorted(self.by_source.items()))
         lines = [f"recommendations: {self.customers:,} customers and {self.leads:,} open leads, top {k}, "
                  f"serving {self.serves} (model v{self.model_version}); rows by source: {sources}"]
+        if self.search:
+            tried = "; ".join(f"{', '.join(f'{key} {v:g}' for key, v in point.items())}: {ndcg:.3f}"
+                              for point, ndcg in self.search)
+            lines.append(f"  ALS parameters searched on the training period (NDCG@{k}): {tried}")
         if not self.metrics:
             return "\n".join([*lines, "  no time holdout: too few repeat buyers to measure ALS (reco.holdout)"])
         users = int(next(iter(self.metrics.values()))["users"])
@@ -207,11 +213,13 @@ def recommend_products(lh: Lakehouse, spec: EncoderSpec) -> RecommendReport:
     user_vectors = user_vectors.persist() if user_vectors is not None else None
     held = exclude = None
     try:
+        tried: list[tuple[dict, float]] = []
         if conf.get("reco.search.enabled"):
             with stage(log, "search ALS parameters on the training period"):
                 train_events, _ = time_split(ev, holdout.share, holdout.min_interactions, holdout.split_at)
                 grid = {key: conf.get(f"reco.search.{key}") for key in ("rank", "reg_param", "alpha")}
-                params, tried = search_als(train_events, holdout, half_life, repurchasable, params, grid, k)
+                sample = float(conf.get("reco.search.sample"))
+                params, tried = search_als(train_events, holdout, half_life, repurchasable, params, grid, k, sample)
                 log.info("best ALS parameters %s of %d tried", asdict(params), len(tried))
         held = interest(ev, half_life).persist()
         exclude = exclusions(ev, repurchasable).persist()
@@ -230,6 +238,9 @@ def recommend_products(lh: Lakehouse, spec: EncoderSpec) -> RecommendReport:
             mlflow.log_params({**{f"als.{key}": v for key, v in asdict(params).items()}, "k": k,
                                "half_life_days": half_life, "holdout": str(asdict(holdout))})
             mlflow.log_metrics({f"{m}_{key}": v for m, vals in metrics.items() for key, v in vals.items()})
+            if tried:
+                mlflow.log_dict({"k": k, "points": [{**point, "ndcg_at_k": ndcg} for point, ndcg in tried]},
+                                "als_search.json")
             with stage(log, "fit ALS on every purchase"):
                 index = IdIndex.fit(ev.select(USER), ev.select(ITEM).union(items).distinct())
                 als = fit_als(held, params, index)
@@ -251,7 +262,8 @@ def recommend_products(lh: Lakehouse, spec: EncoderSpec) -> RecommendReport:
             st.rows = lh.row_count(TABLE)
         counts = {r["source"]: int(r["count"]) for r in lh.read(TABLE).groupBy("source").count().collect()}
         n_cust, n_leads = customers.count(), leads.count()
-        return RecommendReport(metrics, "als" if als_wins else "popularity", model_version, n_cust, n_leads, k, counts)
+        return RecommendReport(metrics, "als" if als_wins else "popularity", model_version, n_cust, n_leads, k, counts,
+                               asdict(params), tried)
     finally:
         for df in (ev, item_vectors, user_vectors, held, exclude):
             if df is not None:

@@ -105,9 +105,11 @@ class RecommendReport:
         lines = [f"recommendations: {self.customers:,} customers and {self.leads:,} open leads, top {k}, "
                  f"serving {self.serves} (model v{self.model_version}); rows by source: {sources}"]
         if self.search:
+            best = sorted(self.search, key=lambda t: -t[1])[:3]
             tried = "; ".join(f"{', '.join(f'{key} {v:g}' for key, v in point.items())}: {ndcg:.3f}"
-                              for point, ndcg in self.search)
-            lines.append(f"  ALS parameters searched on the training period (NDCG@{k}): {tried}")
+                              for point, ndcg in best)
+            lines.append(f"  ALS parameters searched on the training period, {len(self.search)} points; "
+                         f"best NDCG@{k}: {tried}")
         if not self.metrics:
             return "\n".join([*lines, "  no time holdout: too few repeat buyers to measure ALS (reco.holdout)"])
         users = int(next(iter(self.metrics.values()))["users"])

@@ -4,7 +4,7 @@
 # MAGIC
 # MAGIC Stage `plan-campaign` of the leadlake pipeline: campaign audience by uplift, learned from past randomised campaigns.
 # MAGIC
-# MAGIC Reads `bronze.campaign_contacts`, `bronze.leads`, `gold.lead_scores`, `gold.customer_clv`; writes `gold.campaign_audiences`.
+# MAGIC Reads `bronze.campaign_contacts`, `bronze.leads`, `bronze.orders`, `bronze.feedback`, `gold.lead_scores`, `gold.customer_clv`; writes `gold.campaign_audiences`.
 # MAGIC
 # MAGIC The same library function that `leadlake run --only plan-campaign` and the bundle's task call,
 # MAGIC on this notebook's session. Widgets: the lakehouse root, an optional conf file (YAML merged over

@@ -113,3 +113,31 @@ def test_the_audience_has_one_row_per_person_with_what_a_marketer_filters_on(pla
     assert rows.where("top_need is not null").count() > 0
     customers = rows.where("customer_id is not null").count()
     assert customers == lh.read("bronze.customers").count()
+
+
+def test_each_contact_is_described_as_it_was_on_its_day(demo_lakehouse):
+    """Orders after a contact are not part of it; a customers table is as good a list of people as leads."""
+    from leadlake.campaigns.plan import history_features, person_features
+
+    lh = demo_lakehouse
+    contacts = lh.read("bronze.campaign_contacts").where("campaign_id = 'K2025-03' and customer_id is not null")
+    described, _ = history_features(lh, contacts, "contacted_at")
+    orders = lh.read("bronze.orders").where("amount > 0")
+    direct = contacts.join(orders.withColumnRenamed("ts", "_ts"), "customer_id").where("_ts < contacted_at").groupBy(
+        "contact_id").agg(F.count(F.lit(1)).cast("double").alias("direct"))
+    both = described.join(direct, "contact_id", "left").select(
+        "orders", F.coalesce("direct", F.lit(0.0)).alias("direct"), "is_customer").collect()
+    assert len(both) == contacts.count() > 0
+    assert all((r.orders or 0.0) == r.direct for r in both)
+    assert sum(r.direct for r in both) < orders.join(contacts.select("customer_id"), "customer_id").count()
+
+    customers = lh.with_conf(lh.conf.with_overrides({"campaigns": {"people": {
+        "table": "bronze.customers", "id": "customer_id", "lead_id": "lead_id", "customer_id": "customer_id",
+        "categorical": ["industry"], "numeric": ["company_size"]}}}))
+    people, features = person_features(customers)
+    now, _ = history_features(customers, people.withColumn("_at", F.lit("2026-01-01").cast("timestamp")), "_at")
+    rows = now.collect()
+    assert len(rows) == lh.read("bronze.customers").count()
+    assert all(r.customer_id == r.person_id and r.lead_id for r in rows)
+    assert sum(r.is_customer == "true" for r in rows) == orders.select("customer_id").distinct().count()
+    assert "industry" in features

@@ -56,10 +56,13 @@ class Contacts:
 
 @dataclass(frozen=True)
 class People:
-    """``campaigns.people`` in conf: who can be targeted and the columns of theirs that are features."""
+    """``campaigns.people`` in conf: who can be targeted, their lead and customer ids (either may be null), and
+    the columns of theirs that are features."""
 
     table: str
     id: str
+    lead_id: str | None
+    customer_id: str | None
     categorical: tuple[str, ...]
     numeric: tuple[str, ...]
 
@@ -106,11 +109,15 @@ def person_features(lh: Lakehouse) -> tuple[DataFrame, list[str]]:
     p = conf.section("campaigns.people", People)
     if not lh.exists(p.table):
         raise ConfError(f"campaigns.people.table {p.table} does not exist: nobody to target")
-    people = lh.read(p.table, columns=[p.id, *p.categorical, *p.numeric]).select(
-        F.col(p.id).cast("string").alias(PERSON), *[F.col(c).cast("string").alias(c) for c in p.categorical],
+    def id_of(col: str | None) -> Column:
+        return F.col(col).cast("string") if col else F.lit(None).cast("string")
+
+    ids = list(dict.fromkeys(c for c in (p.id, p.lead_id, p.customer_id) if c))
+    people = lh.read(p.table, columns=[*ids, *p.categorical, *p.numeric]).select(
+        F.col(p.id).cast("string").alias(PERSON), id_of(p.lead_id).alias("lead_id"),
+        id_of(p.customer_id).alias("customer_id"), *[F.col(c).cast("string").alias(c) for c in p.categorical],
         *[F.col(c).cast("double").alias(c) for c in p.numeric]).dropDuplicates([PERSON])
     features = [*p.categorical, *p.numeric]
-    people = people.withColumn("lead_id", F.col(PERSON))
     if lh.exists(catalog.LEAD_SCORES):
         scores = lh.read(catalog.LEAD_SCORES, columns=["lead_id", "p_convert", "tier", "is_junk"]).select(
             "lead_id", "p_convert", "tier", F.col("is_junk").cast("string").alias("is_junk"))
@@ -119,8 +126,7 @@ def person_features(lh: Lakehouse) -> tuple[DataFrame, list[str]]:
     if intents is not None:
         people = people.join(intents, "lead_id", "left")
         features += ["main_intent", "support_share"]
-    people = with_customers(lh, people.withColumn("customer_id", F.lit(None).cast("string")))
-    return people, features
+    return with_customers(lh, people), features
 
 
 def snapshot_features(lh: Lakehouse, people: DataFrame) -> tuple[DataFrame, list[str]]:

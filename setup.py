@@ -11,5 +11,6 @@ setup(
     packages=[*find_packages(include=["leadlake", "leadlake.*", "udfs", "udfs.*"]), "leadlake.conf",
               "leadlake.conf.spark"],
     package_dir={"leadlake.conf": "conf", "leadlake.conf.spark": "conf/spark"},
-    package_data={"leadlake.conf": ["*.yaml", "*.properties"], "leadlake.conf.spark": ["*.yaml"]},
+    package_data={"leadlake.conf": ["*.yaml", "*.properties"], "leadlake.conf.spark": ["*.yaml"],
+                  "leadlake.needs": ["data/*.tsv"]},
 )

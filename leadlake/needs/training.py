@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from leadlake.config import Conf
 from leadlake.lakehouse import Lakehouse
 from leadlake.needs.categories import KIND as NEEDS_KIND
-from leadlake.needs.categories import OTHER, taxonomy
+from leadlake.needs.categories import OTHER, example_head, need_examples, shipped_examples_apply, taxonomy
 from leadlake.needs.corpora import CHINESE_DOMAIN, DOMAIN_ORDER, chinese_reviews, sentiment_domains
 from leadlake.needs.sentiment import (
     balanced_polar,
@@ -27,7 +29,7 @@ from leadlake.needs.sentiment import (
 )
 from leadlake.progress import stage
 from leadlake.text import embed
-from leadlake.text.classify import TextClassifier, head_parts, is_held_out, train_from_labels
+from leadlake.text.classify import TextClassifier, driver_vectors, head_parts, is_held_out, train_from_labels
 from leadlake.text.encoders import EncoderSpec
 
 log = logging.getLogger("leadlake.needs")
@@ -50,6 +52,7 @@ class HeadReport:
     metrics: dict[str, float]
     by_domain: dict[str, float] = field(default_factory=dict)
     left_out: dict[str, float] = field(default_factory=dict)
+    channels_left_out: dict[str, float] = field(default_factory=dict)
 
     def __str__(self) -> str:
         scores = ", ".join(f"{_METRIC_NAMES.get(k, k)} {v:.3f}" for k, v in self.metrics.items() if k != "n")
@@ -62,6 +65,11 @@ class HeadReport:
                 out += (f"\n  positive-vs-negative, {title}: "
                         + ", ".join(f"{d} {v:.3f}" for d, v in table.items())
                         + f"; mean {sum(values) / len(values):.3f}, min {min(values):.3f}")
+        if self.channels_left_out:
+            values = list(self.channels_left_out.values())
+            out += ("\n  need category of the shipped examples, leave-one-channel-out (trained without the "
+                    "channel): " + ", ".join(f"{c} {v:.3f}" for c, v in self.channels_left_out.items())
+                    + f"; mean {sum(values) / len(values):.3f}, min {min(values):.3f}")
         return out
 
 
@@ -162,10 +170,36 @@ def leave_one_domain_out(embedded: DataFrame, spec: EncoderSpec) -> dict[str, fl
 
 
 def train_needs_head(lh: Lakehouse, spec: EncoderSpec) -> tuple[TextClassifier, HeadReport]:
-    """Fit the need-category head on ``needs.labels``, measured on the shared held-out share."""
+    """Fit the need-category head on ``needs.labels``, measured on the shared held-out share.
+
+    When the shipped examples apply to this taxonomy they are trained on as
+    well (never measured on: the held-out share is the user's own labels), so
+    a team's few dozen labels add to what works out of the box instead of
+    replacing it; the report then also gives the examples' own
+    leave-one-channel-out accuracy.
+    """
     what = "need-category head"
+    anchors = taxonomy(lh.conf, multilingual=spec.multilingual)
+    shipped = shipped_examples_apply(lh.conf, spec)
+    extra = lh.spark.createDataFrame([(e.text, e.need_category) for e in need_examples()],
+                                     "text string, need_category string") if shipped else None
     model, metrics, saved = train_from_labels(
-        lh, spec, labels_key="needs.labels", anchors=taxonomy(lh.conf, multilingual=spec.multilingual),
-        label_col="need_category", parts=head_parts(NEEDS_KIND, spec.model_id), what=what, fallback=OTHER)
-    return model, HeadReport(what, saved, metrics)
+        lh, spec, labels_key="needs.labels", anchors=anchors, label_col="need_category",
+        parts=head_parts(NEEDS_KIND, spec.model_id), what=what, fallback=OTHER, extra=extra)
+    channels = examples_left_out(spec, anchors) if shipped else {}
+    return model, HeadReport(what, saved, metrics, channels_left_out=channels)
+
+
+def examples_left_out(spec: EncoderSpec, anchors: Mapping[str, Sequence[str]]) -> dict[str, float]:
+    """Need-category accuracy on each channel of the shipped examples for a head fitted on the other channels
+    and the taxonomy's phrases: what a team whose messages come from a channel nobody labelled should expect."""
+    examples = need_examples()
+    labels = list(anchors)
+    out = {}
+    for channel in dict.fromkeys(e.source for e in examples):
+        test = [e for e in examples if e.source == channel]
+        head = example_head(spec, anchors, [e for e in examples if e.source != channel])
+        predicted = head.probabilities(driver_vectors(spec, [e.text for e in test])).argmax(axis=1)
+        out[channel] = float(np.mean([labels[p] == e.need_category for p, e in zip(predicted, test, strict=True)]))
+    return out
 

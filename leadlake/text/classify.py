@@ -73,6 +73,14 @@ def _centroids(spec: EncoderSpec, phrases: tuple[tuple[str, tuple[str, ...]], ..
     return centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
 
 
+def driver_vectors(spec: EncoderSpec, texts: Sequence[str]) -> np.ndarray:
+    """Unit vectors of a few hundred texts on the driver, by the same engine the executors embed with: a head
+    fitted on them reads the vectors ``embed`` writes."""
+    encode = _spark_nlp_encoder(spec) if spec.engine == "spark-nlp" else load_encoder(spec)
+    vectors = np.asarray(encode(list(texts)), dtype=np.float64)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
 def _spark_nlp_encoder(spec: EncoderSpec):
     """Anchors embedded by Spark NLP itself, so centroids and texts come from the same engine.
 
@@ -421,12 +429,13 @@ def anchors_from_conf(conf: Conf, key: str, *, multilingual: bool = False) -> di
 
 
 def train_from_labels(lh: Lakehouse, spec: EncoderSpec, *, labels_key: str, anchors: Mapping[str, Sequence[str]],
-                      label_col: str, parts: Sequence[str], what: str,
-                      fallback: str | None = None) -> tuple[TextClassifier, dict[str, float], str]:
+                      label_col: str, parts: Sequence[str], what: str, fallback: str | None = None,
+                      extra: DataFrame | None = None) -> tuple[TextClassifier, dict[str, float], str]:
     """Fit a head on the labels table named by ``labels_key`` ({table, text, label}); measure and save it.
 
-    Returns the classifier, its metrics on the held-out texts and where it was
-    saved in the lakehouse's model store.
+    ``extra`` (text, ``label_col``) rows are trained on too, never measured
+    on. Returns the classifier, its metrics on the held-out texts of the
+    table and where it was saved in the lakehouse's model store.
     """
     labels = lh.conf.get(labels_key) or {}
     table = labels.get("table") if isinstance(labels, Mapping) else None
@@ -438,6 +447,8 @@ def train_from_labels(lh: Lakehouse, spec: EncoderSpec, *, labels_key: str, anch
         F.col(text_col).alias("text"), F.col(source_label).alias(label_col))
     held = is_held_out(F.col("text"))
     train, held_out = data.where(~held), data.where(held)
+    if extra is not None:
+        train = train.unionByName(extra.select("text", label_col))
     with stage(log, f"train the {what} on {table}") as st:
         model = fit_classifier(train, spec, anchors, label_col=label_col, fallback=fallback)
         st.rows = train.count()

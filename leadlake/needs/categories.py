@@ -9,10 +9,12 @@ embeddings is trained and saved beside the sentiment head, and used instead.
 The classifier itself is the shared one of ``leadlake.text.classify``.
 
 Out of the box, for the default taxonomy, the head is fitted on the labelled
-customer messages shipped in ``data/need_messages.tsv`` (hand-written for
-eight channels, from e-mails to forum posts, none from the demo) plus the
-taxonomy's own phrases: anchors alone confuse a complaint about a missing
-feature with one about the interface, a few hundred examples do not.
+customer messages shipped in ``data/`` (hand-written for eight channels in
+English, from e-mails to forum posts, and six in Chinese, from WeChat to call
+notes; none from the demo) plus the taxonomy's own phrases: anchors alone
+confuse a complaint about a missing feature with one about the interface, a
+few hundred examples do not. The multilingual encoder learns from both
+languages, the English one from the English messages.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from leadlake.text.encoders import EncoderSpec
 
 KIND = "needs"
 OTHER = "other"
-EXAMPLES = "data/need_messages.tsv"
+EXAMPLES = {"en": "data/need_messages.tsv", "zh": "data/need_messages_zh.tsv"}
 
 
 def taxonomy(conf: Conf, *, multilingual: bool = False) -> dict[str, list[str]]:
@@ -63,27 +65,37 @@ class NeedExample:
     source: str
     need_category: str
     text: str
+    lang: str = "en"
+
+    @property
+    def channel(self) -> str:
+        """The channel, with the language for non-English ones (``zh wechat``): one leave-out group."""
+        return self.source if self.lang == "en" else f"{self.lang} {self.source}"
 
 
-def need_examples() -> list[NeedExample]:
-    """The shipped labelled messages: (channel, need category, text)."""
-    raw = resources.files("leadlake.needs").joinpath(EXAMPLES).read_text(encoding="utf-8")
-    rows = list(csv.DictReader(io.StringIO(raw), delimiter="\t"))
-    return [NeedExample(r["source"], r["need_category"], r["text"]) for r in rows]
+def need_examples(*, multilingual: bool = False) -> list[NeedExample]:
+    """The shipped labelled messages: English, and for the multilingual encoder Chinese as well."""
+    out = []
+    for lang, name in EXAMPLES.items():
+        if lang != "en" and not multilingual:
+            continue
+        raw = resources.files("leadlake.needs").joinpath(name).read_text(encoding="utf-8")
+        out += [NeedExample(r["source"], r["need_category"], r["text"], lang)
+                for r in csv.DictReader(io.StringIO(raw), delimiter="\t")]
+    return out
 
 
 def shipped_examples_apply(conf: Conf, spec: EncoderSpec) -> bool:
-    """The shipped examples fit when conf allows them, the taxonomy has exactly their labels, and the encoder
-    reads English (they are English; the multilingual encoder keeps its anchors in every language)."""
+    """The shipped examples fit when conf allows them and the taxonomy has exactly their labels."""
     labels = set(taxonomy(conf))
-    return bool(conf.get("needs.shipped_examples")) and not spec.multilingual and labels == {
-        e.need_category for e in need_examples()}
+    return bool(conf.get("needs.shipped_examples")) and labels == {e.need_category for e in need_examples()}
 
 
 def example_head(spec: EncoderSpec, anchors: Mapping[str, Sequence[str]],
                  examples: Sequence[NeedExample] | None = None) -> Head:
-    """A head fitted on the examples (default: all shipped) and the taxonomy's phrases, on the driver."""
-    examples = need_examples() if examples is None else examples
+    """A head fitted on the examples (default: all shipped for this encoder's languages) and the taxonomy's
+    phrases, on the driver."""
+    examples = need_examples(multilingual=spec.multilingual) if examples is None else examples
     return _example_head(spec, tuple((label, tuple(phrases)) for label, phrases in anchors.items()),
                          tuple(examples))
 
@@ -92,10 +104,16 @@ def example_head(spec: EncoderSpec, anchors: Mapping[str, Sequence[str]],
 def _example_head(spec: EncoderSpec, anchors: tuple[tuple[str, tuple[str, ...]], ...],
                   examples: tuple[NeedExample, ...]) -> Head:
     """Kept per process: every text stage of a run loads the need classifier, and fitting costs seconds."""
-    labels = [label for label, _ in anchors]
-    texts = [e.text for e in examples] + [p for _, phrases in anchors for p in phrases]
-    y = [labels.index(e.need_category) for e in examples] + [i for i, (_, ps) in enumerate(anchors) for _ in ps]
-    return fit_head(driver_vectors(spec, texts), np.asarray(y), labels)
+    texts, y = training_set(examples, dict(anchors))
+    return fit_head(driver_vectors(spec, texts), y, [label for label, _ in anchors])
+
+
+def training_set(examples: Sequence[NeedExample], anchors: Mapping[str, Sequence[str]]) -> tuple[list[str], np.ndarray]:
+    """Texts and label indices (in ``anchors`` order): the examples first, then every taxonomy phrase."""
+    labels = list(anchors)
+    texts = [e.text for e in examples] + [p for phrases in anchors.values() for p in phrases]
+    y = [labels.index(e.need_category) for e in examples] + [i for i, ps in enumerate(anchors.values()) for _ in ps]
+    return texts, np.asarray(y)
 
 
 def load_needs(models: ModelStore | str | Path, spec: EncoderSpec, conf: Conf) -> TextClassifier:

@@ -18,7 +18,7 @@ from pyspark.sql import functions as F
 from leadlake.config import Conf
 from leadlake.lakehouse import Lakehouse
 from leadlake.needs.categories import KIND as NEEDS_KIND
-from leadlake.needs.categories import OTHER, example_head, need_examples, shipped_examples_apply, taxonomy
+from leadlake.needs.categories import OTHER, need_examples, shipped_examples_apply, taxonomy, training_set
 from leadlake.needs.corpora import CHINESE_DOMAIN, DOMAIN_ORDER, chinese_reviews, sentiment_domains
 from leadlake.needs.sentiment import (
     balanced_polar,
@@ -29,7 +29,14 @@ from leadlake.needs.sentiment import (
 )
 from leadlake.progress import stage
 from leadlake.text import embed
-from leadlake.text.classify import TextClassifier, driver_vectors, head_parts, is_held_out, train_from_labels
+from leadlake.text.classify import (
+    TextClassifier,
+    driver_vectors,
+    fit_head,
+    head_parts,
+    is_held_out,
+    train_from_labels,
+)
 from leadlake.text.encoders import EncoderSpec
 
 log = logging.getLogger("leadlake.needs")
@@ -181,7 +188,8 @@ def train_needs_head(lh: Lakehouse, spec: EncoderSpec) -> tuple[TextClassifier, 
     what = "need-category head"
     anchors = taxonomy(lh.conf, multilingual=spec.multilingual)
     shipped = shipped_examples_apply(lh.conf, spec)
-    extra = lh.spark.createDataFrame([(e.text, e.need_category) for e in need_examples()],
+    extra = lh.spark.createDataFrame([(e.text, e.need_category)
+                                      for e in need_examples(multilingual=spec.multilingual)],
                                      "text string, need_category string") if shipped else None
     model, metrics, saved = train_from_labels(
         lh, spec, labels_key="needs.labels", anchors=anchors, label_col="need_category",
@@ -193,13 +201,14 @@ def train_needs_head(lh: Lakehouse, spec: EncoderSpec) -> tuple[TextClassifier, 
 def examples_left_out(spec: EncoderSpec, anchors: Mapping[str, Sequence[str]]) -> dict[str, float]:
     """Need-category accuracy on each channel of the shipped examples for a head fitted on the other channels
     and the taxonomy's phrases: what a team whose messages come from a channel nobody labelled should expect."""
-    examples = need_examples()
-    labels = list(anchors)
+    examples = need_examples(multilingual=spec.multilingual)
+    texts, y = training_set(examples, anchors)
+    x = driver_vectors(spec, texts)  # once: each fold fits on a subset of the same vectors
+    channels = np.array([e.channel for e in examples] + [""] * (len(texts) - len(examples)))
     out = {}
-    for channel in dict.fromkeys(e.source for e in examples):
-        test = [e for e in examples if e.source == channel]
-        head = example_head(spec, anchors, [e for e in examples if e.source != channel])
-        predicted = head.probabilities(driver_vectors(spec, [e.text for e in test])).argmax(axis=1)
-        out[channel] = float(np.mean([labels[p] == e.need_category for p, e in zip(predicted, test, strict=True)]))
+    for channel in dict.fromkeys(e.channel for e in examples):
+        test = channels == channel
+        head = fit_head(x[~test], y[~test], list(anchors))
+        out[channel] = float(np.mean(head.probabilities(x[test]).argmax(axis=1) == y[test]))
     return out
 

@@ -122,7 +122,8 @@ def load_needs(models: ModelStore | str | Path, spec: EncoderSpec, conf: Conf) -
     anchors = taxonomy(conf, multilingual=spec.multilingual)
     store, parts = as_store(models), head_parts(KIND, spec.model_id)
     if not head_saved(store, parts) and shipped_examples_apply(conf, spec):
-        return TextClassifier(spec.model_id, anchors, example_head(spec, anchors), 0.0, OTHER)
+        return TextClassifier(spec.model_id, anchors, None, 0.0, OTHER,
+                              fit_on_use=functools.partial(example_head, spec, anchors))
     return load_classifier(store, parts, spec, anchors, min_confidence=float(conf.get("needs.min_confidence")),
                            fallback=OTHER)
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -283,6 +283,9 @@ class TextClassifier:
 
     Below ``min_confidence`` a text gets the ``fallback`` label instead of
     its best guess (need categories report weak guesses as ``other``).
+    ``fit_on_use`` stands for a head that is fitted the first time a text is
+    classified (the need head on the shipped examples): a run whose Chinese
+    branch is empty never pays for the multilingual one.
     """
 
     model_id: str
@@ -290,6 +293,7 @@ class TextClassifier:
     head: Head | None = field(default=None, hash=False)
     min_confidence: float = 0.0
     fallback: str | None = None
+    fit_on_use: Callable[[], Head] | None = field(default=None, hash=False, compare=False)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -297,22 +301,26 @@ class TextClassifier:
 
     @property
     def method(self) -> str:
-        return "supervised" if self.head is not None else "zero-shot"
+        return "supervised" if self.head is not None or self.fit_on_use is not None else "zero-shot"
+
+    def fitted_head(self) -> Head | None:
+        return self.head if self.head is not None or self.fit_on_use is None else self.fit_on_use()
 
     def save(self, models: ModelStore | str | Path, *parts: str) -> str:
         """The head and its labels at ``parts`` of the store; a zero-shot classifier has nothing to save."""
-        if self.head is None:
+        head = self.fitted_head()
+        if head is None:
             raise ValueError("a zero-shot classifier has nothing to save")
         store = as_store(models)
-        store.write_json(self.head.to_json(), *parts, HEAD_FILE)
+        store.write_json(head.to_json(), *parts, HEAD_FILE)
         store.write_json(list(self.labels), *parts, LABELS_FILE)
         return store.path(*parts)
 
     def probabilities(self, df: DataFrame, emb_col: str, spec: EncoderSpec) -> DataFrame:
         """``df`` plus ``_label_probs``, one per label in ``labels`` order (null where the embedding is null)."""
-        centroids = None if self.head is not None else anchor_centroids(spec, self.anchors, self.labels)
-        return with_label_probs(df, emb_col, head=self.head, centroids=centroids,
-                                temperature=spec.zero_shot_temperature)
+        head = self.fitted_head()
+        centroids = None if head is not None else anchor_centroids(spec, self.anchors, self.labels)
+        return with_label_probs(df, emb_col, head=head, centroids=centroids, temperature=spec.zero_shot_temperature)
 
     def classify(self, df: DataFrame, spec: EncoderSpec, *, text_col: str = "text", embedding_col: str | None = None,
                  label: str = "label", confidence: str = "confidence", keep_probs: bool = False) -> DataFrame:

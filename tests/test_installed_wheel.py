@@ -40,9 +40,11 @@ def test_the_wheel_runs_the_pipeline_without_the_checkout(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLAKE_")}
     env.update(PYSPARK_PYTHON=str(python), PYSPARK_DRIVER_PYTHON=str(python), PYTHONPATH="")
     where = _run([str(python), "-c", "import leadlake, leadlake.config as c; print(leadlake.__file__); "
-                  "print(c.conf_dir())"], cwd=away, env=env, timeout=60)
+                  "print(c.conf_dir()); from leadlake.needs.categories import need_examples as e; "
+                  "print(len(e(multilingual=True)))"], cwd=away, env=env, timeout=60)
     assert where.returncode == 0, where.stderr
-    module, conf = where.stdout.split()
+    module, conf, examples = where.stdout.split()
+    assert int(examples) >= 650  # the labelled need messages ship as package data
     assert module.startswith(str(venv)) and conf.startswith(str(venv)), where.stdout
     assert not conf.startswith(str(REPO))
 

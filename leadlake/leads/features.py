@@ -23,7 +23,7 @@ from leadlake.errors import ConfError
 from leadlake.lakehouse import Lakehouse
 from leadlake.leads.junk import bot_like, junk_flags
 from leadlake.text.sources import signal_aggregates
-from leadlake.text.store import pooled_embeddings
+from leadlake.text.store import SUM_DIGITS, pooled_embeddings
 
 log = logging.getLogger("leadlake.leads")
 
@@ -200,4 +200,6 @@ def build_lead_features(lh: Lakehouse, leads: DataFrame | None = None) -> DataFr
         out = out.withColumn("junk_bot_like", bot_like(F.col("web_visits"), F.col("web_dwell_s")))
     if text is not None:
         out = out.join(text, s.id, "left")
+    out = out.select(*[F.round(c, SUM_DIGITS).alias(c) if t == "double" and c != "label" else F.col(c)
+                       for c, t in out.dtypes])
     return out.withColumnRenamed(s.id, "lead_id") if s.id != "lead_id" else out

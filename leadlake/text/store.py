@@ -132,6 +132,12 @@ def stored_embeddings(lh: Lakehouse, model_id: str, out_col: str = "embedding") 
         .where(F.col("model_id") == model_id).select("text_hash", F.col("embedding").alias(out_col))
 
 
+# Sums and means over a shuffle add their rows in whatever order the tasks deliver them, so the last bits of a
+# double differ between two runs over the same rows; rounded to this many decimals (far above that noise, far
+# below any signal) they are the same in every run, and a model sees the same features on a rerun.
+SUM_DIGITS = 9
+
+
 def pooled_embeddings(lh: Lakehouse, texts: DataFrame, key: str, text_col: str = "text",
                       model_id: str | None = None) -> DataFrame | None:
     """(key, text_embedding): the mean vector of each key's stored text embeddings; None before any embed run.
@@ -148,4 +154,5 @@ def pooled_embeddings(lh: Lakehouse, texts: DataFrame, key: str, text_col: str =
     hashed = texts.select(key, text_key(clean_text(F.col(text_col))).alias("text_hash"))
     emb = stored_embeddings(lh, model_id)
     pooled = hashed.join(emb, "text_hash").groupBy(key).agg(Summarizer.mean(array_to_vector("embedding")).alias("_m"))
-    return pooled.select(key, vector_to_array("_m", "float32").alias("text_embedding"))
+    return pooled.select(key, F.transform(vector_to_array("_m"), lambda x: F.round(x, SUM_DIGITS)).cast(
+        "array<float>").alias("text_embedding"))

@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+
+from leadlake.config import Conf
+
+
+def as_of_day(orders: DataFrame | None, conf: Conf, ts: str | None) -> dt.date | None:
+    """The day order-based stages (CLV, campaign audiences) describe customers at: conf ``clv.as_of``, else the
+    newest order's day (None without orders), so both read one clock and a stale export is not a year idle."""
+    fixed = conf.get("clv.as_of")
+    if fixed:
+        return dt.date.fromisoformat(str(fixed))
+    if orders is None or ts is None:
+        return None
+    return orders.agg(F.max(F.to_date(ts))).first()[0]
 
 
 def with_overall(df: DataFrame, *aggs: Column) -> DataFrame:

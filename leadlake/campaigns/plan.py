@@ -30,6 +30,7 @@ from leadlake import catalog
 from leadlake.campaigns.qini import qini
 from leadlake.campaigns.uplift import METHODS, UpliftModel, fit_uplift
 from leadlake.errors import ConfError
+from leadlake.frames import as_of_day
 from leadlake.lakehouse import Lakehouse
 from leadlake.ml import tracking
 from leadlake.ml.trees import TreeParams, XGBoostSettings
@@ -183,7 +184,7 @@ def history_features(lh: Lakehouse, frame: DataFrame, at: str) -> tuple[DataFram
         before = moments.join(lines, "_cust").where(F.col("_ts") < F.col("_at")).groupBy("_cust", "_at").agg(
             F.sum(paid.cast("double")).alias("orders"), F.sum("_amount").alias("spend"),
             F.sum((paid & recent).cast("double")).alias("orders_90d"),
-            F.datediff(F.first("_at"), F.max(F.when(paid, F.col("_ts")))).cast("double").alias("days_since_order"))
+            F.datediff(F.col("_at"), F.max(F.when(paid, F.col("_ts")))).cast("double").alias("days_since_order"))
         out = out.join(before, ["_cust", "_at"], "left")
     if f.get("table") and f.get("rating") and lh.exists(f["table"]):
         items = lh.read(f["table"], columns=[f["customer"], f["ts"], f["rating"]]).select(
@@ -192,7 +193,7 @@ def history_features(lh: Lakehouse, frame: DataFrame, at: str) -> tuple[DataFram
         said = moments.join(items, "_cust").where(F.col("_ts") < F.col("_at")).groupBy("_cust", "_at").agg(
             F.count(F.lit(1)).cast("double").alias("feedback_items"), F.avg("_rating").alias("mean_rating"),
             F.sum((F.col("_rating") <= 2).cast("double")).alias("low_ratings"),
-            F.datediff(F.first("_at"), F.max("_ts")).cast("double").alias("days_since_feedback"))
+            F.datediff(F.col("_at"), F.max("_ts")).cast("double").alias("days_since_feedback"))
         out = out.join(said, ["_cust", "_at"], "left")
     out = out.drop("_cust", "_at")
     for col in HISTORY:
@@ -203,17 +204,12 @@ def history_features(lh: Lakehouse, frame: DataFrame, at: str) -> tuple[DataFram
 
 
 def as_of(lh: Lakehouse) -> Column:
-    """The moment today's people are described at: the end of the newest order's day (``clv.as_of`` when set),
-    the same clock CLV runs on, so a demo or a stale export does not read as a year without orders."""
-    day = lh.conf.get("clv.as_of")
-    if day:
-        return F.to_timestamp(F.date_add(F.lit(str(day)).cast("date"), 1))
+    """The moment today's people are described at: the end of CLV's as-of day (``frames.as_of_day``), or now
+    when there are no orders."""
     o = lh.conf.get("clv.orders") or {}
-    if o.get("table") and lh.exists(o["table"]):
-        newest = lh.read(o["table"], columns=[o["ts"]]).agg(F.max(F.col(o["ts"]).cast("date"))).first()[0]
-        if newest is not None:
-            return F.to_timestamp(F.date_add(F.lit(newest), 1))
-    return F.current_timestamp()
+    orders = lh.read(o["table"], columns=[o["ts"]]) if o.get("table") and lh.exists(o["table"]) else None
+    day = as_of_day(orders, lh.conf, o.get("ts")) if orders is not None or lh.conf.get("clv.as_of") else None
+    return F.to_timestamp(F.date_add(F.lit(day), 1)) if day is not None else F.current_timestamp()
 
 
 def _contacts(lh: Lakehouse, people: DataFrame) -> DataFrame:
@@ -242,12 +238,13 @@ def plan_campaign(lh: Lakehouse) -> CampaignReport:
     trees, fitting = conf.section("campaigns.model", TreeParams), conf.section("xgboost", XGBoostSettings)
     audience = conf.section("campaigns.audience", Audience)
     people, features = person_features(lh)
-    people, snapshot = snapshot_features(lh, people)
+    base, snapshot = snapshot_features(lh, people)
     if conf.get("campaigns.snapshot_features"):
         features += snapshot
-    contacts, history = history_features(lh, _contacts(lh, people), "contacted_at")
+    base = base.persist()  # read twice: joined to the past contacts and described as of today
+    contacts, history = history_features(lh, _contacts(lh, base), "contacted_at")
     contacts = contacts.persist()
-    people, _ = history_features(lh, people.withColumn("_as_of", as_of(lh)), "_as_of")
+    people, _ = history_features(lh, base.withColumn("_as_of", as_of(lh)), "_as_of")
     people = people.drop("_as_of").persist()
     features += history
     try:
@@ -285,6 +282,7 @@ def plan_campaign(lh: Lakehouse) -> CampaignReport:
     finally:
         contacts.unpersist()
         people.unpersist()
+        base.unpersist()
 
 
 def _slug(name: str) -> str:

@@ -31,6 +31,7 @@ from pyspark.sql import functions as F
 from leadlake import catalog
 from leadlake.config import Conf
 from leadlake.errors import LeadlakeError
+from leadlake.frames import as_of_day
 from leadlake.lakehouse import Lakehouse
 from leadlake.progress import stage
 
@@ -132,10 +133,7 @@ def usable_orders(lh: Lakehouse, today: dt.date | None = None) -> tuple[DataFram
 
 def resolve_as_of(accepted: DataFrame, conf: Conf, cols: OrderColumns) -> dt.date:
     """The day CLV is computed for: conf ``clv.as_of``, else the newest accepted order's day."""
-    fixed = conf.get("clv.as_of")
-    if fixed:
-        return dt.date.fromisoformat(str(fixed))
-    return accepted.agg(F.max(F.to_date(cols.ts))).first()[0]
+    return as_of_day(accepted, conf, cols.ts)
 
 
 def add_months(day: dt.date, months: int) -> dt.date:

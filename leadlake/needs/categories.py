@@ -73,16 +73,18 @@ class NeedExample:
         return self.source if self.lang == "en" else f"{self.lang} {self.source}"
 
 
-def need_examples(*, multilingual: bool = False) -> list[NeedExample]:
-    """The shipped labelled messages: English, and for the multilingual encoder Chinese as well."""
-    out = []
+@functools.lru_cache(maxsize=2)
+def need_examples(*, multilingual: bool = False) -> tuple[NeedExample, ...]:
+    """The shipped labelled messages: English, and for the multilingual encoder Chinese as well (read once per
+    process: every load of the need classifier asks which labels they cover)."""
+    out: list[NeedExample] = []
     for lang, name in EXAMPLES.items():
         if lang != "en" and not multilingual:
             continue
         raw = resources.files("leadlake.needs").joinpath(name).read_text(encoding="utf-8")
         out += [NeedExample(r["source"], r["need_category"], r["text"], lang)
                 for r in csv.DictReader(io.StringIO(raw), delimiter="\t")]
-    return out
+    return tuple(out)
 
 
 def shipped_examples_apply(conf: Conf, spec: EncoderSpec) -> bool:

@@ -68,7 +68,7 @@ def anchor_centroids(spec: EncoderSpec, anchors: Mapping[str, Sequence[str]], la
 def _centroids(spec: EncoderSpec, phrases: tuple[tuple[str, tuple[str, ...]], ...]) -> np.ndarray:
     """Kept per process: each text stage and each classifier of a run asks again for the same anchors, and
     embedding them costs the driver an encoder load and seconds of model time (E5: ~30 phrases/s)."""
-    encode = _spark_nlp_encoder(spec) if spec.engine == "spark-nlp" else load_encoder(spec)
+    encode = _driver_encoder(spec)
     centroids = np.stack([encode(list(texts)).mean(axis=0) for _, texts in phrases])
     return centroids / np.linalg.norm(centroids, axis=1, keepdims=True)
 
@@ -76,9 +76,13 @@ def _centroids(spec: EncoderSpec, phrases: tuple[tuple[str, tuple[str, ...]], ..
 def driver_vectors(spec: EncoderSpec, texts: Sequence[str]) -> np.ndarray:
     """Unit vectors of a few hundred texts on the driver, by the same engine the executors embed with: a head
     fitted on them reads the vectors ``embed`` writes."""
-    encode = _spark_nlp_encoder(spec) if spec.engine == "spark-nlp" else load_encoder(spec)
-    vectors = np.asarray(encode(list(texts)), dtype=np.float64)
+    vectors = np.asarray(_driver_encoder(spec)(list(texts)), dtype=np.float64)
     return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def _driver_encoder(spec: EncoderSpec):
+    """Spark NLP embeds in the JVM, so the driver asks it through the session; every other engine loads here."""
+    return _spark_nlp_encoder(spec) if spec.engine == "spark-nlp" else load_encoder(spec)
 
 
 def _spark_nlp_encoder(spec: EncoderSpec):

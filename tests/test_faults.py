@@ -85,26 +85,32 @@ def test_two_processes_upserting_overlapping_keys_leave_one_serial_order(spark, 
     assert len(committed) >= ROUNDS  # at least one writer lands every round
 
 
-def _lines(path: Path, key: str, skip: tuple[str, ...], digits: int | None = None) -> list[str]:
+Key = str | tuple[str, ...]
+
+
+def _lines(path: Path, key: Key, skip: tuple[str, ...], digits: int | None = None) -> list[str]:
     """Every row as sorted-key JSON without the run's timestamps, sorted, so the same rows in any order match.
 
-    ``digits`` rounds doubles first: a model's scores summed over partitions
-    in another order may differ in the last bit, which is not a lost write.
+    ``digits`` rounds doubles (also inside arrays: vectors) first: a model's
+    scores summed over partitions in another order may differ in the last
+    bit, which is not a lost write.
     """
     if not (path / "_delta_log").is_dir():
         return []
     rows = pa.table(DeltaTable(str(path)).to_pyarrow_dataset().to_table()).to_pylist()
-    keys = [r[key] for r in rows]
+    keys = [tuple(r[k] for k in key) if isinstance(key, tuple) else r[key] for r in rows]
     assert len(keys) == len(set(keys)), f"duplicate keys in {path.name}"
 
     def value(v: object) -> object:
+        if isinstance(v, list):
+            return [value(x) for x in v]
         return round(v, digits) if digits is not None and isinstance(v, float) else v
 
     return sorted(json.dumps({k: value(v) for k, v in r.items() if k not in skip}, sort_keys=True, default=str)
                   for r in rows)
 
 
-def _content(path: Path, key: str, skip: tuple[str, ...], digits: int | None = None) -> tuple[int, str]:
+def _content(path: Path, key: Key, skip: tuple[str, ...], digits: int | None = None) -> tuple[int, str]:
     """(rows, checksum over :func:`_lines`): small enough to compare many states of a table."""
     import hashlib
 
@@ -112,7 +118,7 @@ def _content(path: Path, key: str, skip: tuple[str, ...], digits: int | None = N
     return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest() if lines else ""
 
 
-def _differing(a: Path, b: Path, key: str, skip: tuple[str, ...], digits: int | None = None) -> str:
+def _differing(a: Path, b: Path, key: Key, skip: tuple[str, ...], digits: int | None = None) -> str:
     """The first rows each table has and the other lacks, for a failure a person can act on."""
     left, right = set(_lines(a, key, skip, digits)), set(_lines(b, key, skip, digits))
     return f"only in {a}: {sorted(left - right)[:3]}; only in {b}: {sorted(right - left)[:3]}"
@@ -283,6 +289,60 @@ def test_a_scoring_job_killed_while_writing_reruns_to_what_an_uninterrupted_run_
     assert main([*args, "--lakehouse", str(killed)]) == 0
     assert _content(killed / table, key, skip, 6) == expected, _differing(killed / table, reference / table, key,
                                                                           skip, 6)
+
+
+def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run_writes(notebook_runs, tmp_path):
+    """``embed`` then ``mine-needs`` (one ``run --only``) on the notebooks' lakehouse without their four tables,
+    killed at the first data file of the vector store (the encoder's results going to disk) and at the first data
+    file of silver.text_signals (embed committed, mining's first overwrite under way): every table reads as
+    before the run or as the uninterrupted run leaves it, and a rerun writes exactly that run's content, vectors
+    included. Vectors in fp32 here: bf16 on a CPU with AMX rounds a text's vector by its batch's shape."""
+    import shutil
+
+    import yaml
+
+    from leadlake.cli import main
+
+    from .conftest import TEST_SPARK
+
+    conf = tmp_path / "text.yaml"
+    conf.write_text(notebook_runs.conf_file.read_text() + "\n" + yaml.safe_dump(
+        {**TEST_SPARK, "text": {"precision": "fp32"}}))
+    args = ["run", "--conf", str(conf), "--only", "embed", "mine-needs", "--log-level", "WARNING"]
+    tables = {Path("silver/text_embeddings"): (("text_hash", "model_id"), ("embedded_at",)),
+              Path("silver/text_signals"): (("source", "source_id"), ()),
+              Path("gold/need_insights"): ("need_id", ()),
+              Path("gold/customer_needs"): (("customer_id", "need_category"), ())}
+    seed = tmp_path / "seed"
+    shutil.copytree(notebook_runs.lakehouse, seed)
+    for table in tables:
+        shutil.rmtree(seed / table)
+
+    def contents(lh: Path) -> dict[Path, tuple[int, str]]:
+        return {t: _content(lh / t, key, skip, 6) for t, (key, skip) in tables.items()}
+
+    reference = tmp_path / "reference"
+    shutil.copytree(seed, reference)
+    assert main([*args, "--lakehouse", str(reference)]) == 0
+    before, expected = contents(seed), contents(reference)
+    assert all(n > 0 for n, _ in expected.values()), expected
+    outcomes = []
+    for moment in (Path("silver/text_embeddings"), Path("silver/text_signals")):
+        killed = tmp_path / f"killed-{moment.name}"
+        shutil.copytree(seed, killed)
+        finished = _kill_cli_when([*args, "--lakehouse", str(killed)], partial(_parquet_files, killed / moment))
+        state = contents(killed)
+        for t in tables:
+            assert state[t] in (before[t], expected[t]), (moment, t)
+        outcomes.append((f"first file of {moment}", "finished" if finished else "killed",
+                         ["new" if state[t] == expected[t] else "old" for t in tables]))
+        assert not finished, moment
+        assert main([*args, "--lakehouse", str(killed)]) == 0
+        for t, (key, skip) in tables.items():
+            assert _content(killed / t, key, skip, 6) == expected[t], _differing(killed / t, reference / t, key,
+                                                                                 skip, 6)
+    print("\nkills (moment, job state, tables embeddings / signals / insights / customer needs):", outcomes)
+    assert outcomes[1][2][0] == "new", "the second kill lands after embed committed"
 
 
 def test_two_ingests_of_different_exports_into_one_table_at_once_both_land(spark, tmp_path):

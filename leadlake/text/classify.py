@@ -44,6 +44,7 @@ from leadlake.ml.store import ModelStore, as_store
 from leadlake.progress import stage
 from leadlake.text import embed
 from leadlake.text.encoders import EncoderSpec, load_encoder
+from leadlake.text.ngrams import NGRAMS_FILE, NgramHead, blended_probs
 
 log = logging.getLogger("leadlake.text")
 
@@ -289,7 +290,9 @@ class TextClassifier:
     its best guess (need categories report weak guesses as ``other``).
     ``fit_on_use`` stands for a head that is fitted the first time a text is
     classified (the need head on the shipped examples): a run whose Chinese
-    branch is empty never pays for the multilingual one.
+    branch is empty never pays for the multilingual one. ``ngrams`` adds the
+    view of a character n-gram model to the head's, for the texts of its
+    language (``leadlake.text.ngrams``: Chinese sentiment).
     """
 
     model_id: str
@@ -298,6 +301,7 @@ class TextClassifier:
     min_confidence: float = 0.0
     fallback: str | None = None
     fit_on_use: Callable[[], Head] | None = field(default=None, hash=False, compare=False)
+    ngrams: NgramHead | None = field(default=None, hash=False, compare=False)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -318,6 +322,8 @@ class TextClassifier:
         store = as_store(models)
         store.write_json(head.to_json(), *parts, HEAD_FILE)
         store.write_json(list(self.labels), *parts, LABELS_FILE)
+        # Written also when there is none, so that a retrained head never meets the n-grams of an earlier one.
+        store.write_json(self.ngrams.to_json() if self.ngrams is not None else None, *parts, NGRAMS_FILE)
         return store.path(*parts)
 
     def probabilities(self, df: DataFrame, emb_col: str, spec: EncoderSpec) -> DataFrame:
@@ -332,7 +338,10 @@ class TextClassifier:
         src = df if embedding_col else embed(df, text_col, _EMB, spec=spec)
         emb = embedding_col or _EMB
         best, top = best_label(F.col(PROBS), self.labels)
-        out = self.probabilities(src, emb, spec).withColumn(confidence, F.round(top, 4))
+        out = self.probabilities(src, emb, spec)
+        if self.ngrams is not None:
+            out = out.withColumn(PROBS, blended_probs(F.col(PROBS), F.col(text_col), self.ngrams, self.labels))
+        out = out.withColumn(confidence, F.round(top, 4))
         if self.fallback is not None:
             best = F.when(F.col(confidence) >= self.min_confidence, best) \
                 .when(F.col(emb).isNotNull(), F.lit(self.fallback))
@@ -384,7 +393,9 @@ def load_classifier(store: ModelStore, parts: Sequence[str], spec: EncoderSpec,
         log.warning("the head at %s has %d classes, not %d; using zero-shot", store.path(*parts), len(head.bias),
                     len(anchors))
         return zero_shot
-    return TextClassifier(spec.model_id, anchors, head, 0.0, fallback)
+    saved_ngrams = store.read_json(*parts, NGRAMS_FILE) if store.exists(*parts, NGRAMS_FILE) else None
+    ngrams = NgramHead.from_json(saved_ngrams) if saved_ngrams else None
+    return TextClassifier(spec.model_id, anchors, head, 0.0, fallback, ngrams=ngrams)
 
 
 def confusion_metrics(pairs: Sequence[tuple[str, str, int]], labels: Sequence[str]) -> dict[str, float]:

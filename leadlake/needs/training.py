@@ -40,6 +40,7 @@ from leadlake.text.classify import (
 from leadlake.text.encoders import EncoderSpec
 from leadlake.text.language import CHINESE
 from leadlake.text.ngrams import NgramHead, fit_ngram_head
+from leadlake.text.store import embedding_partitions
 
 log = logging.getLogger("leadlake.needs")
 _EMB = "_sentiment_embedding"
@@ -134,9 +135,11 @@ def train_sentiment_head(lh: Lakehouse, spec: EncoderSpec,
     shared held-out rule, ``is_held_out``), never on the user's own phrasing.
     """
     s = settings or SentimentTraining.from_conf(lh.conf)
-    corpus = lh.spark.createDataFrame(public_sentiment_corpus(s.rows_per_domain, chinese=spec.multilingual),
-                                      "domain string, text string, label string")
-    with stage(log, f"embed {s.rows_per_domain:,} labelled texts per domain with {spec.model_id}") as st:
+    rows = public_sentiment_corpus(s.rows_per_domain, chinese=spec.multilingual)
+    corpus = lh.spark.createDataFrame(rows, "domain string, text string, label string") \
+        .repartition(embedding_partitions(lh, len(rows)))
+    with stage(log, f"embed {s.rows_per_domain:,} labelled texts per domain with {spec.model_id}",
+               total=len(rows)) as st:
         embedded = embed(corpus, "text", _EMB, spec=spec).persist()
         st.rows = embedded.count()
     try:

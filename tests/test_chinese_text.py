@@ -288,7 +288,8 @@ def test_a_crm_half_in_chinese_is_read_about_as_well_in_both_languages(spark, tm
     language, need categories of feedback and classes of inbound messages against the hidden truth.
 
     At 800 leads with trained sentiment heads (README), Chinese is within 1 point of English on need category,
-    sentiment and discovery. Here (300 leads, about 25 feedback items per language) the bars are wider.
+    sentiment and discovery. Here (300 leads, 25 and 33 feedback items): need category 96.0% / 100%, sentiment
+    84.0% / 87.9%, discovery 73.1% / 74.9%, ROC-AUC 0.879 / 0.873 (English / Chinese).
     """
     from leadlake.demo import DemoSpec, generate_demo
     from leadlake.jobs.demo import accuracy_by_language, language_check
@@ -306,7 +307,9 @@ def test_a_crm_half_in_chinese_is_read_about_as_well_in_both_languages(spark, tm
     for lang in m:
         assert m[lang]["need_accuracy"] >= 0.6, (lang, m[lang])
         assert m[lang]["discovery_accuracy"] >= 0.55, (lang, m[lang])
-    assert abs(m["zh"]["discovery_accuracy"] - m["en"]["discovery_accuracy"]) <= 0.1
+    # Chinese within 5 points of English (or above it) on everything the text models read.
+    for metric in ("need_accuracy", "sentiment_accuracy", "discovery_accuracy", "discovery_roc_auc"):
+        assert m["zh"][metric] >= m["en"][metric] - 0.05, (metric, m)
 
 
 # Hand-written, with what a person reading them would mark: (text, {(label, entity text)}).

@@ -254,6 +254,8 @@ def test_character_ngrams_only_split_the_heads_polar_share_of_chinese_texts(revi
     expected_negative = 0.5 * (0.7 * 0.4 + 0.3 * alone[0])
     assert mixed[0, 0] == pytest.approx(expected_negative) and mixed[0, 0] > probs[0, 0]
     assert np.allclose(replace(ngrams, weight=0.0).blend(probs, texts, labels), probs)
+    huge = ngrams.blend(probs[:1], ["太差了" * 400_000], labels)  # 1.2 M characters: read from its start
+    assert np.isfinite(huge).all() and huge[0, 0] > huge[0, 2]
     assert np.allclose(replace(ngrams, weight=1.0).blend(probs, texts, labels)[0, [0, 2]], 0.5 * alone)
 
 
@@ -279,6 +281,8 @@ def test_a_head_saved_with_character_ngrams_loads_with_them_and_one_saved_after_
     scored = {r["id"]: r["sentiment_score"] for r in score_sentiment(df, loaded, spec, embedding_col="_v").collect()}
     assert scored[1] < 0 < scored[2], scored
     assert scored[3] == 0.0, "an English text is the head's alone"
+    with pytest.raises(ValueError, match="no column 'text'"):
+        score_sentiment(df.drop("text"), loaded, spec, embedding_col="_v")
     save_sentiment(replace(with_ngrams, ngrams=None), tmp_path / "models")
     assert load_sentiment(tmp_path / "models", spec).ngrams is None
 

@@ -340,6 +340,9 @@ class TextClassifier:
         best, top = best_label(F.col(PROBS), self.labels)
         out = self.probabilities(src, emb, spec)
         if self.ngrams is not None:
+            if text_col not in src.columns:
+                raise ValueError(f"this classifier also reads the text itself (character n-grams for "
+                                 f"{self.ngrams.language}); the frame has no column {text_col!r}")
             out = out.withColumn(PROBS, blended_probs(F.col(PROBS), F.col(text_col), self.ngrams, self.labels))
         out = out.withColumn(confidence, F.round(top, 4))
         if self.fallback is not None:

@@ -34,9 +34,9 @@ def main() -> None:
 
     from leadlake.config import load_conf
     from leadlake.lakehouse import Lakehouse
-    from leadlake.needs.corpora import chinese_reviews
-    from leadlake.needs.sentiment import balanced_polar, score_sentiment
-    from leadlake.needs.training import SentimentTraining, train_sentiment_head
+    from leadlake.needs.corpora import CHINESE_DOMAIN, chinese_reviews
+    from leadlake.needs.sentiment import balanced_polar
+    from leadlake.needs.training import SentimentTraining, polarity_by_domain, train_sentiment_head
     from leadlake.progress import setup_logging
     from leadlake.session import get_spark
     from leadlake.text import embed
@@ -54,16 +54,15 @@ def main() -> None:
     trained = time.perf_counter() - start
     print(report)
     reviews = lh.spark.createDataFrame(chinese_reviews(), "text string, label string")
-    held = balanced_polar(reviews.where(is_held_out(F.col("text"), settings.holdout)))
+    held = balanced_polar(reviews.where(is_held_out(F.col("text"), settings.holdout))) \
+        .withColumn("domain", F.lit(CHINESE_DOMAIN))
     start = time.perf_counter()
     held = embed(held, "text", "_v", spec=spec).persist()
     n = held.count()
     embedded = time.perf_counter() - start
 
     def accuracy(classifier) -> float:
-        scored = score_sentiment(held, classifier, spec, embedding_col="_v")
-        return scored.agg(F.avg(((F.col("sentiment_score") > 0) == (F.col("label") == "positive"))
-                                .cast("double"))).first()[0]
+        return polarity_by_domain(held, classifier, spec, embedding_col="_v")[CHINESE_DOMAIN]
 
     print(f"\nChinese reviews, every held-out one (balanced positive vs negative, n = {n:,}; trained in "
           f"{trained:.0f} s, the held-out reviews embedded in {embedded:.0f} s), {spec.model_id}:")

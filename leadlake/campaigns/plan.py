@@ -208,7 +208,7 @@ def as_of(lh: Lakehouse) -> Column:
     when there are no orders."""
     o = lh.conf.get("clv.orders") or {}
     orders = lh.read(o["table"], columns=[o["ts"]]) if o.get("table") and lh.exists(o["table"]) else None
-    day = as_of_day(orders, lh.conf, o.get("ts")) if orders is not None or lh.conf.get("clv.as_of") else None
+    day = as_of_day(orders, lh.conf, o.get("ts"))
     return F.to_timestamp(F.date_add(F.lit(day), 1)) if day is not None else F.current_timestamp()
 
 

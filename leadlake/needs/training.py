@@ -187,9 +187,10 @@ def chinese_ngrams(lh: Lakehouse, settings: SentimentTraining) -> NgramHead:
     return ngrams
 
 
-def polarity_by_domain(balanced: DataFrame, model: TextClassifier, spec: EncoderSpec) -> dict[str, float]:
+def polarity_by_domain(balanced: DataFrame, model: TextClassifier, spec: EncoderSpec, *,
+                       embedding_col: str = _EMB) -> dict[str, float]:
     """Positive-vs-negative accuracy (the sign of ``sentiment_score``) per domain of balanced, embedded rows."""
-    scored = score_sentiment(balanced, model, spec, embedding_col=_EMB)
+    scored = score_sentiment(balanced, model, spec, embedding_col=embedding_col)
     rows = scored.groupBy("domain").agg(F.avg(((F.col("sentiment_score") > 0) == (F.col("label") == "positive"))
                                               .cast("double")).alias("acc")).collect()
     return {r["domain"]: float(r["acc"]) for r in sorted(rows, key=lambda r: DOMAIN_ORDER.index(r["domain"]))}

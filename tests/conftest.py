@@ -15,10 +15,14 @@ os.environ.pop("LEADLAKE_LAKEHOUSE", None)
 from leadlake.config import Conf, load_conf
 from leadlake.lakehouse import Lakehouse
 
+# The parallel collector: on the notebook pipeline (600 leads, one JVM) it spent ~30 s less JVM CPU than G1's
+# concurrent threads and finished ~7% sooner (204 s and 199 s against 228 s and 214 s); tests only, the jobs keep
+# the JVM's default.
 TEST_SPARK = {
     "spark": {
         "master": "local[2]",
-        "conf": {"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "2g"},
+        "conf": {"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "2g",
+                 "spark.driver.extraJavaOptions": "-XX:+UseParallelGC"},
     }
 }
 

@@ -293,10 +293,11 @@ def test_a_scoring_job_killed_while_writing_reruns_to_what_an_uninterrupted_run_
 
 def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run_writes(notebook_runs, tmp_path):
     """``embed`` then ``mine-needs`` (one ``run --only``) on the notebooks' lakehouse without their four tables,
-    killed at the first data file of the vector store (the encoder's results going to disk) and at the first data
-    file of silver.text_signals (embed committed, mining's first overwrite under way): every table reads as
-    before the run or as the uninterrupted run leaves it, and a rerun writes exactly that run's content, vectors
-    included. Vectors in fp32 here: bf16 on a CPU with AMX rounds a text's vector by its batch's shape."""
+    killed at the first data file of the vector store (the encoder's results going to disk); and ``mine-needs``
+    alone, on the vectors that run commits, killed at the first data file of silver.text_signals (its first
+    overwrite under way). Every table reads as before the run or as the uninterrupted run leaves it, and a rerun
+    writes exactly that run's content, vectors included. Vectors in fp32 here: bf16 on a CPU with AMX rounds a
+    text's vector by its batch's shape."""
     import shutil
 
     import yaml
@@ -308,8 +309,8 @@ def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run
     conf = tmp_path / "text.yaml"
     conf.write_text(notebook_runs.conf_file.read_text() + "\n" + yaml.safe_dump(
         {**TEST_SPARK, "text": {"precision": "fp32"}}))
-    args = ["run", "--conf", str(conf), "--only", "embed", "mine-needs", "--log-level", "WARNING"]
-    tables = {Path("silver/text_embeddings"): (("text_hash", "model_id"), ("embedded_at",)),
+    embeddings = Path("silver/text_embeddings")
+    tables = {embeddings: (("text_hash", "model_id"), ("embedded_at",)),
               Path("silver/text_signals"): (("source", "source_id"), ()),
               Path("gold/need_insights"): ("need_id", ()),
               Path("gold/customer_needs"): (("customer_id", "need_category"), ())}
@@ -318,31 +319,40 @@ def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run
     for table in tables:
         shutil.rmtree(seed / table)
 
+    def run(lh: Path, *stages: str) -> list[str]:
+        return ["run", "--conf", str(conf), "--only", *stages, "--log-level", "WARNING", "--lakehouse", str(lh)]
+
     def contents(lh: Path) -> dict[Path, tuple[int, str]]:
         return {t: _content(lh / t, key, skip, 6) for t, (key, skip) in tables.items()}
 
     reference = tmp_path / "reference"
     shutil.copytree(seed, reference)
-    assert main([*args, "--lakehouse", str(reference)]) == 0
-    before, expected = contents(seed), contents(reference)
+    assert main(run(reference, "embed", "mine-needs")) == 0
+    expected = contents(reference)
     assert all(n > 0 for n, _ in expected.values()), expected
+    # The second kill's starting point: what a killed `run --only embed mine-needs` leaves once embed has committed.
+    vectors_committed = tmp_path / "vectors-committed"
+    shutil.copytree(seed, vectors_committed)
+    shutil.copytree(reference / embeddings, vectors_committed / embeddings)
     outcomes = []
-    for moment in (Path("silver/text_embeddings"), Path("silver/text_signals")):
+    for start, stages, moment in ((seed, ("embed", "mine-needs"), embeddings),
+                                  (vectors_committed, ("mine-needs",), Path("silver/text_signals"))):
+        before = contents(start)
         killed = tmp_path / f"killed-{moment.name}"
-        shutil.copytree(seed, killed)
-        finished = _kill_cli_when([*args, "--lakehouse", str(killed)], partial(_parquet_files, killed / moment))
+        shutil.copytree(start, killed)
+        finished = _kill_cli_when(run(killed, *stages), partial(_parquet_files, killed / moment))
         state = contents(killed)
         for t in tables:
             assert state[t] in (before[t], expected[t]), (moment, t)
-        outcomes.append((f"first file of {moment}", "finished" if finished else "killed",
+        outcomes.append((" ".join(stages), f"first file of {moment}", "finished" if finished else "killed",
                          ["new" if state[t] == expected[t] else "old" for t in tables]))
         assert not finished, moment
-        assert main([*args, "--lakehouse", str(killed)]) == 0
+        assert main(run(killed, *stages)) == 0
         for t, (key, skip) in tables.items():
             assert _content(killed / t, key, skip, 6) == expected[t], _differing(killed / t, reference / t, key,
                                                                                  skip, 6)
-    print("\nkills (moment, job state, tables embeddings / signals / insights / customer needs):", outcomes)
-    assert outcomes[1][2][0] == "new", "the second kill lands after embed committed"
+    print("\nkills (stages, moment, job state, tables embeddings / signals / insights / customer needs):", outcomes)
+    assert outcomes[1][3][1] == "old", "the kill landed after silver.text_signals committed, not inside its write"
 
 
 def test_two_ingests_of_different_exports_into_one_table_at_once_both_land(spark, tmp_path):

@@ -34,12 +34,13 @@ def _java() -> str | None:
 
 
 def _key(java: str) -> str:
-    """Java's build and the jars' names and sizes: an archive made for other classes is never offered."""
+    """Java's build, the jars and this workload: an archive made for other classes is never offered."""
     import pyspark
 
     version = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60).stderr
     jars = sorted((p.name, p.stat().st_size) for p in (Path(pyspark.__file__).parent / "jars").glob("*.jar"))
-    return hashlib.sha256(repr((version, pyspark.__version__, jars)).encode()).hexdigest()[:16]
+    workload = Path(__file__).read_bytes()
+    return hashlib.sha256(repr((version, pyspark.__version__, jars, workload)).encode()).hexdigest()[:16]
 
 
 def class_archive_opts(cache: Path) -> str:
@@ -59,14 +60,20 @@ def class_archive_opts(cache: Path) -> str:
             if done.returncode != 0 or not partial.exists():
                 return ""
             partial.replace(archive)  # whole or not at all, should two suites make it at once
+        for stale in cache.glob("spark-classes-*.jsa"):  # made for a Java, Spark or workload no longer here
+            if stale != archive:
+                stale.unlink(missing_ok=True)
     return f"-XX:SharedArchiveFile={archive} {QUIET}"
 
 
 def _workload(root: Path) -> None:
-    """What most tests do: Delta writes, reads and a MERGE, joins, Arrow and pandas UDFs, an ML fit."""
-    from pyspark.ml import Pipeline
+    """What most tests do: Delta writes, reads and a MERGE, joins and windows, Arrow and pandas UDFs, ML fits
+    saved and loaded."""
+    from pyspark.ml import Pipeline, PipelineModel
     from pyspark.ml.classification import GBTClassifier
+    from pyspark.ml.clustering import KMeans
     from pyspark.ml.feature import StringIndexer, VectorAssembler
+    from pyspark.sql import Window
     from pyspark.sql import functions as F
 
     from leadlake.config import load_conf
@@ -88,10 +95,14 @@ def _workload(root: Path) -> None:
         return v * 2
 
     lh.read("gold.warm").select(twice("x")).collect()
-    Pipeline(stages=[StringIndexer(inputCol="c", outputCol="ci"),
-                     VectorAssembler(inputCols=["x", "ci"], outputCol="features"),
-                     GBTClassifier(labelCol="y", maxIter=3, maxDepth=2)]).fit(lh.read("gold.warm")) \
-        .transform(df).select("prediction").collect()
+    lh.read("gold.warm").withColumn("r", F.row_number().over(Window.partitionBy("c").orderBy("x"))).collect()
+    model = Pipeline(stages=[StringIndexer(inputCol="c", outputCol="ci"),
+                             VectorAssembler(inputCols=["x", "ci"], outputCol="features"),
+                             GBTClassifier(labelCol="y", maxIter=3, maxDepth=2)]).fit(lh.read("gold.warm"))
+    model.write().save(str(root / "model"))
+    PipelineModel.load(str(root / "model")).transform(df).select("prediction").collect()
+    featurized = model.stages[1].transform(model.stages[0].transform(df))
+    KMeans(k=2, maxIter=2).fit(featurized).transform(featurized).count()
     spark.stop()
 
 

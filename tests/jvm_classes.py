@@ -44,25 +44,34 @@ def _key(java: str) -> str:
 
 
 def class_archive_opts(cache: Path) -> str:
-    """JVM options that use the archive for this Java and Spark, made first when missing; "" if it cannot be."""
+    """JVM options that use the archive for this Java and Spark, made first when missing.
+
+    "" when it cannot be made (no Java, a cache that cannot be written, a workload that fails): the suite then
+    runs as it would without it, only slower, and says so once on stderr.
+    """
     java = _java()
     if not java:
         return ""
-    archive = cache / f"spark-classes-{_key(java)}.jsa"
-    if not archive.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=cache, prefix=".jsa-") as work:
-            partial = Path(work) / archive.name
-            env = {**os.environ, "SPARK_SUBMIT_OPTS": f"-XX:ArchiveClassesAtExit={partial} {QUIET}",
-                   "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-            done = subprocess.run([sys.executable, "-m", "tests.jvm_classes", work], env=env,
-                                  capture_output=True, text=True, timeout=600)
-            if done.returncode != 0 or not partial.exists():
-                return ""
-            partial.replace(archive)  # whole or not at all, should two suites make it at once
-        for stale in cache.glob("spark-classes-*.jsa"):  # made for a Java, Spark or workload no longer here
-            if stale != archive:
-                stale.unlink(missing_ok=True)
+    try:
+        archive = cache / f"spark-classes-{_key(java)}.jsa"
+        if not archive.exists():
+            cache.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryDirectory(dir=cache, prefix=".jsa-") as work:
+                partial = Path(work) / archive.name
+                env = {**os.environ, "SPARK_SUBMIT_OPTS": f"-XX:ArchiveClassesAtExit={partial} {QUIET}",
+                       "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+                done = subprocess.run([sys.executable, "-m", "tests.jvm_classes", work], env=env,
+                                      capture_output=True, text=True, timeout=600)
+                if done.returncode != 0 or not partial.exists():
+                    last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+                    raise OSError(f"the workload exited {done.returncode}: {last}")
+                partial.replace(archive)  # whole or not at all, should two suites make it at once
+            for stale in cache.glob("spark-classes-*.jsa"):  # made for a Java, Spark or workload no longer here
+                if stale != archive:
+                    stale.unlink(missing_ok=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        print(f"tests: no JVM class archive ({exc}); Spark JVMs start without it", file=sys.stderr)
+        return ""
     return f"-XX:SharedArchiveFile={archive} {QUIET}"
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,11 +25,6 @@ from pathlib import Path
 import pandas as pd
 
 QUIET = "-Xlog:cds=off -Xlog:cds+dynamic=off"
-
-
-def _java() -> str | None:
-    home = os.environ.get("JAVA_HOME")
-    return str(Path(home) / "bin" / "java") if home else shutil.which("java")
 
 
 def _key(java: str) -> str:
@@ -49,10 +43,11 @@ def class_archive_opts(cache: Path) -> str:
     "" when it cannot be made (no Java, a cache that cannot be written, a workload that fails): the suite then
     runs as it would without it, only slower, and says so once on stderr.
     """
-    java = _java()
-    if not java:
-        return ""
+    from leadlake.errors import EnvironmentProblem
+    from leadlake.session import require_java
+
     try:
+        java = require_java()
         archive = cache / f"spark-classes-{_key(java)}.jsa"
         if not archive.exists():
             cache.mkdir(parents=True, exist_ok=True)
@@ -69,7 +64,7 @@ def class_archive_opts(cache: Path) -> str:
             for stale in cache.glob("spark-classes-*.jsa"):  # made for a Java, Spark or workload no longer here
                 if stale != archive:
                     stale.unlink(missing_ok=True)
-    except (OSError, subprocess.SubprocessError) as exc:
+    except (OSError, subprocess.SubprocessError, EnvironmentProblem) as exc:
         print(f"tests: no JVM class archive ({exc}); Spark JVMs start without it", file=sys.stderr)
         return ""
     return f"-XX:SharedArchiveFile={archive} {QUIET}"
@@ -89,8 +84,9 @@ def _workload(root: Path) -> None:
     from leadlake.lakehouse import Lakehouse
     from leadlake.session import get_spark
 
-    spark = get_spark(load_conf(lakehouse=str(root / "lh"), overrides={"spark": {"master": "local[2]"}}))
-    lh = Lakehouse(spark, load_conf(lakehouse=str(root / "lh")))
+    conf = load_conf(lakehouse=str(root / "lh"), overrides={"spark": {"master": "local[2]"}})
+    lh = Lakehouse(get_spark(conf), conf)
+    spark = lh.spark
     n = F.col("id")
     df = spark.range(200).select(n.cast("string").alias("k"), (n % 2).cast("double").alias("y"), (n % 7).alias("x"),
                                  F.when(n % 3 == 0, "a").otherwise("b").alias("c"))

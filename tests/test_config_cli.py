@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import sys
@@ -14,11 +13,13 @@ from leadlake.config import Conf, deep_merge, load_conf, spark_properties
 from leadlake.errors import ConfError, EnvironmentProblem, root_cause
 from leadlake.session import require_java
 
+from .conftest import job_env
+
 LEADLAKE = [sys.executable, "-m", "leadlake.cli"]
 
 
 def run_cli(*args: str, env: dict[str, str] | None = None, cwd: Path | None = None):
-    full_env = {**os.environ, **(env or {})}
+    full_env = job_env(**(env or {}))
     return subprocess.run([*LEADLAKE, *args], capture_output=True, text=True, env=full_env,
                           cwd=cwd, timeout=300)
 

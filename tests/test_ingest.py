@@ -14,6 +14,8 @@ from pyspark.sql import functions as F
 from leadlake.contracts import REASONS
 from leadlake.ingest import IngestError, ingest
 
+from .conftest import job_env
+
 HEADER = "lead_id,created_at,source,company,industry,company_size,country,job_title,first_name,email,phone,crm_region"
 GOOD = [
     'A1,2025-01-05 10:00:00,Web Form,Acme Inc,software,120,us,VP of Sales,Ann,ann@acme.com,+1 555 0100,West',
@@ -165,13 +167,15 @@ def test_cli_ingest_prints_the_reconciliation_and_fails_in_one_line(spark, lakeh
     write_dirty_csv(src, extra_latin1=False)
     root = lakehouse.conf.lakehouse
     ok = subprocess.run([sys.executable, "-m", "leadlake.cli", "ingest", "--lakehouse", root, "--table", "leads",
-                         "--input", str(src), "--format", "csv"], capture_output=True, text=True, timeout=300)
+                         "--input", str(src), "--format", "csv"], capture_output=True, text=True, timeout=300,
+                        env=job_env())
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert f"read {len(GOOD) + len(BAD)}, accepted {len(GOOD)}, quarantined {len(BAD)}" in ok.stdout
     empty = tmp_path / "empty.csv"
     empty.write_bytes(b"")
     bad = subprocess.run([sys.executable, "-m", "leadlake.cli", "ingest", "--lakehouse", root, "--table", "leads",
-                          "--input", str(empty), "--format", "csv"], capture_output=True, text=True, timeout=300)
+                          "--input", str(empty), "--format", "csv"], capture_output=True, text=True, timeout=300,
+                         env=job_env())
     assert bad.returncode == 2
     assert bad.stderr.strip().splitlines()[-1] == f"leadlake ingest: {empty} is empty"
     assert "Traceback" not in bad.stderr

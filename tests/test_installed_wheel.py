@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import sysconfig
@@ -10,6 +9,8 @@ from pathlib import Path
 
 import pyarrow as pa
 from deltalake import DeltaTable
+
+from .conftest import job_env
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,7 +38,7 @@ def test_the_wheel_runs_the_pipeline_without_the_checkout(tmp_path):
 
     away = tmp_path / "elsewhere"
     away.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LEADLAKE_")}
+    env = {k: v for k, v in job_env().items() if not k.startswith("LEADLAKE_")}
     env.update(PYSPARK_PYTHON=str(python), PYSPARK_DRIVER_PYTHON=str(python), PYTHONPATH="")
     where = _run([str(python), "-c", "import leadlake, leadlake.config as c; print(leadlake.__file__); "
                   "print(c.conf_dir()); from leadlake.needs.categories import need_examples as e; "

@@ -14,7 +14,7 @@ import pyspark
 import pytest
 from deltalake import DeltaTable
 
-from .conftest import PIPELINE_LEADS
+from .conftest import PIPELINE_LEADS, job_env
 
 CONNECT_SERVER = "org.apache.spark.sql.connect.service.SparkConnectServer"
 
@@ -27,8 +27,7 @@ def connect_server(tmp_path_factory):
         port = s.getsockname()[1]
     spark_home = Path(pyspark.__file__).parent
     logs = tmp_path_factory.mktemp("connect-server")
-    env = {**os.environ, "SPARK_HOME": str(spark_home), "PYSPARK_PYTHON": sys.executable,
-           "SPARK_LOCAL_IP": "127.0.0.1"}
+    env = job_env(SPARK_HOME=str(spark_home), SPARK_LOCAL_IP="127.0.0.1")
     log = (logs / "server.log").open("w")
     proc = subprocess.Popen(
         [str(spark_home / "bin" / "spark-submit"), "--class", CONNECT_SERVER, "--master", "local[2]",

@@ -26,8 +26,9 @@ for _var in ("SPARK_SUBMIT_OPTS", "SPARK_DAEMON_JAVA_OPTS"):
 
 # A leadlake job a test starts in a process of its own runs for seconds to a minute: compiled by C1 alone, without
 # the profiling that feeds C2, it reaches its first write sooner (score-clv in a new JVM 27.9 s -> 24.5 s; the two text
-# kills run side by side 44.2 s -> 35.7 s, where C2's threads took the cores from the other job). The session's own
-# JVM runs the whole suite and keeps both compilers: C1 alone made the notebook pipeline 193 s -> 215 s.
+# kills side by side 44.2 s -> 35.7 s and the cluster's driver and two executors 114 s -> 92 s, where C2's threads took
+# the cores from the other JVMs). The session's own JVM runs the whole suite and keeps both compilers: C1 alone made
+# the notebook pipeline 193 s -> 215 s.
 SHORT_JOB_JVM = "-XX:TieredStopAtLevel=1"
 
 

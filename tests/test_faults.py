@@ -208,7 +208,8 @@ def test_an_ingest_killed_at_any_moment_of_its_writes_loses_and_doubles_nothing(
     that may land before or after the writes: its first data file (files
     written, nothing committed), its first commit (one table committed, the
     other not yet), and half a second after the first data file (inside the
-    rewrite of the files holding the updated keys).
+    rewrite of the files holding the updated keys). The three jobs run side by
+    side, each on its own copy of the lakehouse.
     """
     import shutil
 
@@ -353,14 +354,13 @@ def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run
     outcomes = []
     kills = ((seed, ("embed", "mine-needs"), embeddings),
              (vectors_committed, ("mine-needs",), Path("silver/text_signals")))
-    for start, _, moment in kills:
-        shutil.copytree(start, tmp_path / f"killed-{moment.name}")
-    done = _kill_side_by_side([(run(tmp_path / f"killed-{moment.name}", *stages),
-                                partial(_parquet_files, tmp_path / f"killed-{moment.name}" / moment), 0.0)
-                               for _, stages, moment in kills])
-    for (start, stages, moment), finished in zip(kills, done, strict=True):
+    copies = [tmp_path / f"killed-{moment.name}" for _, _, moment in kills]
+    for (start, _, _), killed in zip(kills, copies, strict=True):
+        shutil.copytree(start, killed)
+    done = _kill_side_by_side([(run(killed, *stages), partial(_parquet_files, killed / moment), 0.0)
+                               for (_, stages, moment), killed in zip(kills, copies, strict=True)])
+    for (start, stages, moment), killed, finished in zip(kills, copies, done, strict=True):
         before = contents(start)
-        killed = tmp_path / f"killed-{moment.name}"
         state = contents(killed)
         for t in tables:
             assert state[t] in (before[t], expected[t]), (moment, t)

@@ -155,8 +155,7 @@ def _descendants(pid: int) -> set[int]:
     return found
 
 
-def _kill_cli_when(cli_args: list[str], watch: Callable[[], object], *, after_s: float = 0.0,
-                   timeout_s: float = 300) -> bool:
+def _kill_cli_when(cli_args: list[str], watch: Callable[[], object], *, after_s: float = 0.0) -> bool:
     """Start ``leadlake`` with these arguments and SIGKILL all of it (driver, JVM, and the Python workers,
     which PySpark's daemon puts in a process group of their own) as soon as what ``watch()`` sees on disk
     changes, plus ``after_s``; returns whether the job had finished first."""
@@ -166,7 +165,7 @@ def _kill_cli_when(cli_args: list[str], watch: Callable[[], object], *, after_s:
     before = watch()
     proc = subprocess.Popen([sys.executable, "-m", "leadlake.cli", *cli_args], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + 300  # a job that never writes what watch() looks for is killed after 5 minutes
     while proc.poll() is None and time.monotonic() < deadline and watch() == before:
         time.sleep(0.01)
     time.sleep(after_s)

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from .conftest import JVM_CLASSES, PIPELINE_LEADS, SHORT_JOB_JVM, job_env, make_bucket
+from .conftest import PIPELINE_LEADS, job_env, make_bucket
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "infra" / "local-cluster" / "cluster.sh"
@@ -102,7 +102,7 @@ def test_the_whole_pipeline_on_the_cluster_with_the_lakehouse_in_s3(cluster, s3_
     export.write_text("lead_id,created_at,source,company\nL0000001,2025-01-01,partner,Renamed Co\n"
                       "N0000001,2025-02-01,referral,New Co\n")
     conf = tmp_path / "cluster.yaml"
-    conf.write_text(CLUSTER_CONF % {"export": export, "jvm": JVM_CLASSES + " " + SHORT_JOB_JVM})
+    conf.write_text(CLUSTER_CONF % {"export": export, "jvm": env["SPARK_SUBMIT_OPTS"]})  # the driver's JVM options
     submit_env = {**env, **aws, "LEADLAKE_CONF": str(conf), "HOME": str(home),
                   "LEADLAKE_CACHE": str(home / "cache")}
     # Each kind of work executors do once: generate (mapInPandas), ingest with a MERGE, embed (a model in a pandas

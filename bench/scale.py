@@ -1,7 +1,7 @@
 """How the whole pipeline grows with the CRM: wall time and driver memory per stage at several sizes, in one run.
 
     python bench/scale.py [--sizes 10000 100000 1000000] [--budget-min 60] [--conf extra.yaml]
-                          [--out bench/results/scale.md]
+                          [--out bench/results/scale.md] [--workdir DIR] [--log FILE]
 
 Each size is a fresh demo lakehouse (leads, with interactions, web events,
 orders, feedback and the rest generated in proportion) built and processed by
@@ -19,15 +19,26 @@ model, so its texts/s and the share of distinct texts are printed too.
 
 Sizes run in the order given; a size is skipped (and the table says so) when
 the time the previous size took, grown linearly, would pass the budget.
+
+A size that takes hours (1M leads on 2 cores) may not fit in one sitting.
+With ``--workdir`` its lakehouse and every finished stage (time, rows, peak
+memory, written as the stage ends) are kept there; run the same command again
+and each size goes on from its first unfinished stage (``leadlake run --from``)
+in a new process, and a size already finished is read back, not run again.
+Only the resumed stage starts in a cold JVM, which the table notes.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
+import json
 import math
 import os
 import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -38,7 +49,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 STAGE_LINE = re.compile(r"^\[(\d+)/(\d+)\] ([\w-]+):")
-SUMMARY_ROW = re.compile(r"^([\w-]+)\s+(done|skipped|failed)\s+([\d,-]+)\s+([\d,-]+)\s+([\d.]+)s")
+SKIPPED_LINE = re.compile(r"^\[\d+/\d+\] ([\w-]+): skipped \(")
+DONE_LINE = re.compile(r"^\[\d+/\d+\] ([\w-]+): done in ([\d.]+)s \(([\d,]+) rows in, ([\d,]+) out\)")
+sys.path.insert(0, str(REPO))
+from leadlake.pipeline import STAGE_NAMES  # noqa: E402
 
 
 @dataclass
@@ -50,6 +64,20 @@ class SizeRun:
     rows_out: dict[str, int] = field(default_factory=dict)
     py_peak_mb: dict[str, float] = field(default_factory=dict)
     jvm_peak_mb: dict[str, float] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    resumed_at: list[str] = field(default_factory=list)
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(dataclasses.asdict(self), indent=1))
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: Path) -> SizeRun:
+        return cls(**json.loads(path.read_text()))
+
+    def next_stage(self) -> str | None:
+        return next((s for s in STAGE_NAMES if s not in self.seconds and s not in self.skipped), None)
 
 
 def _rss_mb(pid: int) -> float:
@@ -82,19 +110,35 @@ def _java_child(pid: int) -> int | None:
     return None
 
 
-def run_size(leads: int, conf: str | None, workdir: Path) -> SizeRun:
-    """One ``leadlake run --demo`` on a fresh lakehouse, with its driver's memory sampled per stage."""
-    lakehouse = workdir / f"lh-{leads}"
-    cmd = [sys.executable, "-m", "leadlake.cli", "run", "--demo", "--leads", str(leads), "--lakehouse",
-           str(lakehouse), "--log-level", "WARNING"]
+def run_size(leads: int, conf: str | None, workdir: Path, log_level: str, log: Path | None) -> SizeRun:
+    """``leadlake run --demo`` at one size, with its driver's memory sampled per stage.
+
+    Goes on from the first stage not yet done in ``workdir`` (a fresh demo
+    lakehouse when none is), saving each stage as it ends.
+    """
+    lakehouse, state = workdir / f"lh-{leads}", workdir / f"scale-{leads}.json"
+    result = SizeRun.load(state) if state.exists() else SizeRun(leads)
+    start = result.next_stage()
+    if start is None:
+        print(f"{leads:,} leads: every stage done in an earlier run ({state})", flush=True)
+        return result
+    cmd = [sys.executable, "-m", "leadlake.cli", "run", "--leads", str(leads), "--lakehouse", str(lakehouse),
+           "--log-level", log_level]
+    if start == STAGE_NAMES[0]:
+        shutil.rmtree(lakehouse, ignore_errors=True)
+        cmd.append("--demo")
+    else:
+        result.resumed_at.append(start)
+        cmd += ["--from", start]
+        print(f"{leads:,} leads: going on from {start} ({len(result.seconds)} stages done earlier)", flush=True)
     if conf:
         cmd += ["--conf", conf]
     env = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYTHONPATH": str(REPO)}
-    result = SizeRun(leads)
     current = ["start"]
     done = threading.Event()
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=workdir)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=workdir,
+                            start_new_session=True)
 
     def sample() -> None:
         jvm = None
@@ -103,28 +147,45 @@ def run_size(leads: int, conf: str | None, workdir: Path) -> SizeRun:
             stage = current[0]
             result.py_peak_mb[stage] = max(result.py_peak_mb.get(stage, 0.0), _rss_mb(proc.pid))
             if jvm:
-                result.jvm_peak_mb[stage] = max(result.jvm_peak_mb.get(stage, 0.0), _rss_mb(jvm))
+                rss = _rss_mb(jvm)
+                result.jvm_peak_mb[stage] = max(result.jvm_peak_mb.get(stage, 0.0), rss)
+                # The first java child may be Spark's launcher, which exits once it has built the command line.
+                jvm = jvm if rss else None
             time.sleep(0.5)
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
     tail: list[str] = []
     assert proc.stdout is not None
-    for line in proc.stdout:
-        tail = [*tail, line][-40:]
-        if m := STAGE_LINE.match(line):
-            current[0] = m.group(3)
-            print(f"  {leads:,} leads: {line.strip()[:100]}  ({time.perf_counter() - t0:.0f}s)", flush=True)
-        elif m := SUMMARY_ROW.match(line):
-            name, status, rin, rout, secs = m.groups()
-            if status == "done":
-                result.seconds[name] = float(secs)
-                result.rows_in[name] = int(rin.replace(",", ""))
-                result.rows_out[name] = int(rout.replace(",", ""))
-    proc.wait()
-    done.set()
-    sampler.join()
-    result.wall_s = time.perf_counter() - t0
+    with open(log, "a") if log else open(os.devnull, "w") as keep:
+        try:
+            for line in proc.stdout:
+                keep.write(line)
+                keep.flush()
+                tail = [*tail, line][-40:]
+                if m := DONE_LINE.match(line):
+                    name, secs, rin, rout = m.groups()
+                    result.seconds[name] = float(secs)
+                    result.rows_in[name] = int(rin.replace(",", ""))
+                    result.rows_out[name] = int(rout.replace(",", ""))
+                    result.wall_s += time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                    result.save(state)
+                elif m := SKIPPED_LINE.match(line):
+                    result.skipped.append(m.group(1))
+                    result.save(state)
+                elif m := STAGE_LINE.match(line):
+                    current[0] = m.group(3)
+                    print(f"  {leads:,} leads: {line.strip()[:100]}  ({result.wall_s:.0f}s before it)", flush=True)
+        except BaseException:
+            os.killpg(proc.pid, signal.SIGKILL)  # the run is a process group: its JVM and Python workers go with it
+            raise
+        finally:
+            proc.wait()
+            done.set()
+            sampler.join()
+    result.wall_s += time.perf_counter() - t0
+    result.save(state)
     if proc.returncode != 0:
         raise SystemExit(f"leadlake run --leads {leads} failed ({proc.returncode}):\n{''.join(tail)}")
     return result
@@ -156,6 +217,10 @@ def table(runs: list[SizeRun], skipped: list[int]) -> str:
             lines.append(f"- embed at {r.leads:,} leads: {texts:,} texts, {new:,} distinct and new "
                          f"({new / max(texts, 1):.0%}), {new / r.seconds['embed']:.0f} texts/s "
                          f"(model load included)")
+    for r in runs:
+        if r.resumed_at:
+            lines.append(f"- {r.leads:,} leads: run in {len(r.resumed_at) + 1} sittings; these stages started in a "
+                         f"new process (a cold JVM): {', '.join(r.resumed_at)}")
     for n in skipped:
         lines.append(f"- {n:,} leads: not run, the previous size's time grown linearly passes the budget")
     return "\n".join(lines)
@@ -167,19 +232,31 @@ def main() -> None:
     ap.add_argument("--budget-min", type=float, default=60.0, help="stop before a size that would pass this")
     ap.add_argument("--conf", help="YAML merged over conf/default.yaml for every run")
     ap.add_argument("--out", help="also write the table (markdown) here")
+    ap.add_argument("--workdir", type=Path, help="keep lakehouses and finished stages here and go on from them")
+    ap.add_argument("--log", type=Path, help="append every line the runs print here")
+    ap.add_argument("--log-level", default="WARNING", help="the runs' log level (INFO shows each stage's progress)")
     args = ap.parse_args()
 
     runs: list[SizeRun] = []
     skipped: list[int] = []
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="leadlake-scale-") as tmp:
+        workdir = args.workdir or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         for n in sorted(args.sizes):
             used = (time.perf_counter() - started) / 60
-            if runs and used + runs[-1].wall_s / 60 * n / runs[-1].leads > args.budget_min:
+            state = workdir / f"scale-{n}.json"
+            if runs and not state.exists() and used + runs[-1].wall_s / 60 * n / runs[-1].leads > args.budget_min:
                 skipped.append(n)
                 continue
             print(f"{n:,} leads ...", flush=True)
-            runs.append(run_size(n, args.conf, Path(tmp)))
+            try:
+                runs.append(run_size(n, args.conf, workdir, args.log_level, args.log))
+            except KeyboardInterrupt:
+                if not args.workdir:
+                    raise SystemExit("stopped") from None
+                raise SystemExit(f"stopped: the stages that ended are kept in {workdir}; "
+                                 "run the same command to go on") from None
             print(f"{n:,} leads: {runs[-1].wall_s:.0f}s wall", flush=True)
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), "unknown CPU")

@@ -364,8 +364,12 @@ def run_pipeline(lh: Lakehouse, stages: Sequence[Stage], *, demo: object | None 
         # A stage that wrote no table (a trained head, an empty ingest) says what it did instead.
         lines = [] if written or report is None else str(report).splitlines()
         note = lines[0][:120] if lines else ""
-        results.append(StageResult(st.name, "done", took, rows_in, _rows(lh, list(written)), written,
+        rows_out = _rows(lh, list(written))
+        results.append(StageResult(st.name, "done", took, rows_in, rows_out, written,
                                    (run,) if run and run != last_run else (), note))
+        # Said as each stage ends, not only in the summary: a person (or bench/scale.py) watching a run of hours
+        # knows what finished, in how long, even if the run is stopped before its summary.
+        say(f"[{i + 1}/{len(stages)}] {st.name}: done in {took:.1f}s ({rows_in:,} rows in, {rows_out:,} out)")
     return results
 
 

@@ -45,9 +45,12 @@ def test_a_rerun_from_a_stage_writes_the_same_rows_and_the_summary_says_what_ran
     embedded = lh.row_count("silver.text_embeddings")
     assert results[2].rows_out == embedded > 0 and results[2].versions == {"silver.text_embeddings": 0}
     assert results[0].rows_out == sum(lh.row_count(t) for t in results[0].versions)
+    embed = results[2]
+    assert f"[3/3] embed: done in {embed.seconds:.1f}s ({embed.rows_in:,} rows in, {embedded:,} out)" in said
     again = run_pipeline(lh, select(start="embed", until="embed"), say=said.append)
     assert lh.row_count("silver.text_embeddings") == embedded
-    assert again[0].status == "done" and "0 embedded now" in said[-1]
+    assert again[0].status == "done" and "0 embedded now" in said[-2]
+    assert said[-1] == f"[1/1] embed: done in {again[0].seconds:.1f}s ({again[0].rows_in:,} rows in, 0 out)"
     table = format_summary([*results, *again])
     assert "pipeline summary:" in table and "silver.text_embeddings@v0" in table
     assert "no exports listed under pipeline.ingest" in table

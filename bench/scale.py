@@ -236,6 +236,10 @@ def main() -> None:
     ap.add_argument("--log", type=Path, help="append every line the runs print here")
     ap.add_argument("--log-level", default="WARNING", help="the runs' log level (INFO shows each stage's progress)")
     args = ap.parse_args()
+    # Stopped with Ctrl-C or `kill` (a bench started in the background ignores SIGINT unless told otherwise), it
+    # takes its run down with it and keeps what finished.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.default_int_handler)
 
     runs: list[SizeRun] = []
     skipped: list[int] = []

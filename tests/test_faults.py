@@ -269,107 +269,116 @@ def test_an_ingest_killed_at_any_moment_of_its_writes_loses_and_doubles_nothing(
     assert sum(o[1] == "killed" for o in outcomes) >= 2, outcomes
 
 
-def test_a_scoring_job_killed_while_writing_reruns_to_what_an_uninterrupted_run_writes(notebook_runs, tmp_path):
-    """score-clv loads its champion models, scores every customer in Python workers and creates its table.
-    Killed while writing, the table reads as it was (absent) or as the uninterrupted run leaves it, and the
-    rerun writes exactly that. (Kills inside a MERGE, and of a job creating a table, at three moments of their
-    writes, are the ingest test's; this one is a model-scoring job's.)"""
+Tables = dict[Path, tuple[Key, tuple[str, ...]]]  # table path in the lakehouse -> (key, columns of the run's time)
+Kill = tuple[tuple[str, ...], Path, Path | None]  # (stages the job runs, table whose first new file kills it,
+#                                                    a table the job finds committed by an earlier stage, or None)
+
+
+def _kill_side_by_side_and_rerun(notebook_runs, tmp_path: Path, seed: Path, tables: Tables, kills: list[Kill],
+                                 extra_conf: dict | None = None) -> list[tuple]:
+    """Jobs of the pipeline killed while writing, each on its own copy of ``seed``, side by side.
+
+    The uninterrupted ``run --only`` of every stage the jobs run, on a copy, is
+    the reference. Each job starts from ``seed`` (plus, where a kill names one,
+    a table an earlier stage committed in the reference: a job killed after
+    that stage's commit) and is killed at the first new data file of its
+    table. After a kill each table reads as before that job or as the
+    reference leaves it, never a mix; the job's rerun leaves each table it
+    writes exactly as the reference and the others as they were.
+    Returns (stages, moment, job state, old/new per table) per kill.
+    """
     import shutil
 
     import yaml
 
+    from leadlake import catalog
     from leadlake.cli import main
 
     from .conftest import TEST_SPARK
 
-    conf = tmp_path / "scoring.yaml"  # the notebooks' conf, on the same Spark settings as this session
-    conf.write_text(notebook_runs.conf_file.read_text() + "\n" + yaml.safe_dump(TEST_SPARK))
-    args = ["run", "--conf", str(conf), "--only", "score-clv", "--log-level", "WARNING"]
-    table, key, skip = Path("gold/customer_clv"), "customer_id", ("scored_at",)
-    seed = tmp_path / "seed"
-    shutil.copytree(notebook_runs.lakehouse, seed)
-    shutil.rmtree(seed / table)
-    reference = tmp_path / "reference"
-    shutil.copytree(seed, reference)
-    assert main([*args, "--lakehouse", str(reference)]) == 0
-    before, expected = _content(seed / table, key, skip, 6), _content(reference / table, key, skip, 6)
-    assert expected[0] > 0
+    conf = tmp_path / "kill.yaml"  # the notebooks' conf, on the same Spark settings as this session
+    conf.write_text(notebook_runs.conf_file.read_text() + "\n" + yaml.safe_dump({**TEST_SPARK, **(extra_conf or {})}))
 
-    killed = tmp_path / "killed"
-    shutil.copytree(seed, killed)
-    finished = _kill_cli_when([*args, "--lakehouse", str(killed)], partial(_parquet_files, killed / table))
-    state = _content(killed / table, key, skip, 6)
-    print("\nkilled while writing gold.customer_clv:", "finished first" if finished else "killed",
-          "table", "new" if state == expected else "old")
-    assert not finished and state in (before, expected)
-    assert main([*args, "--lakehouse", str(killed)]) == 0
-    assert _content(killed / table, key, skip, 6) == expected, _differing(killed / table, reference / table, key,
-                                                                          skip, 6)
-
-
-def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run_writes(notebook_runs, tmp_path):
-    """``embed`` then ``mine-needs`` (one ``run --only``) on the notebooks' lakehouse without their four tables,
-    killed at the first data file of the vector store (the encoder's results going to disk); and ``mine-needs``
-    alone, on the vectors that run commits, killed at the first data file of silver.text_signals (its first
-    overwrite under way). Every table reads as before the run or as the uninterrupted run leaves it, and a rerun
-    writes exactly that run's content, vectors included. Vectors in fp32 here: bf16 on a CPU with AMX rounds a
-    text's vector by its batch's shape."""
-    import shutil
-
-    import yaml
-
-    from leadlake.cli import main
-
-    from .conftest import TEST_SPARK
-
-    conf = tmp_path / "text.yaml"
-    conf.write_text(notebook_runs.conf_file.read_text() + "\n" + yaml.safe_dump(
-        {**TEST_SPARK, "text": {"precision": "fp32"}}))
-    embeddings = Path("silver/text_embeddings")
-    tables = {embeddings: (("text_hash", "model_id"), ("embedded_at",)),
-              Path("silver/text_signals"): (("source", "source_id"), ()),
-              Path("gold/need_insights"): ("need_id", ()),
-              Path("gold/customer_needs"): (("customer_id", "need_category"), ())}
-    seed = tmp_path / "seed"
-    shutil.copytree(notebook_runs.lakehouse, seed)
-    for table in tables:
-        shutil.rmtree(seed / table)
-
-    def run(lh: Path, *stages: str) -> list[str]:
-        return ["run", "--conf", str(conf), "--only", *stages, "--log-level", "WARNING", "--lakehouse", str(lh)]
+    def run(lh: Path, *only: str) -> list[str]:
+        return ["run", "--conf", str(conf), "--only", *only, "--log-level", "WARNING", "--lakehouse", str(lh)]
 
     def contents(lh: Path) -> dict[Path, tuple[int, str]]:
         return {t: _content(lh / t, key, skip, 6) for t, (key, skip) in tables.items()}
 
     reference = tmp_path / "reference"
     shutil.copytree(seed, reference)
-    assert main(run(reference, "embed", "mine-needs")) == 0
+    assert main(run(reference, *dict.fromkeys(s for only, _, _ in kills for s in only))) == 0
     expected = contents(reference)
     assert all(n > 0 for n, _ in expected.values()), expected
-    # The second kill's starting point: what a killed `run --only embed mine-needs` leaves once embed has committed.
-    vectors_committed = tmp_path / "vectors-committed"
-    shutil.copytree(seed, vectors_committed)
-    shutil.copytree(reference / embeddings, vectors_committed / embeddings)
+    copies = [tmp_path / f"killed-{moment.name}" for _, moment, _ in kills]
+    for (_, _, committed), killed in zip(kills, copies, strict=True):
+        shutil.copytree(seed, killed)
+        if committed:
+            shutil.rmtree(killed / committed, ignore_errors=True)
+            shutil.copytree(reference / committed, killed / committed)
+    befores = [contents(killed) for killed in copies]
+    done = _kill_side_by_side([(run(killed, *only), partial(_parquet_files, killed / moment), 0.0)
+                               for (only, moment, _), killed in zip(kills, copies, strict=True)])
     outcomes = []
-    kills = ((seed, ("embed", "mine-needs"), embeddings),
-             (vectors_committed, ("mine-needs",), Path("silver/text_signals")))
-    copies = [tmp_path / f"killed-{moment.name}" for _, _, moment in kills]
-    for (start, _, _), killed in zip(kills, copies, strict=True):
-        shutil.copytree(start, killed)
-    done = _kill_side_by_side([(run(killed, *stages), partial(_parquet_files, killed / moment), 0.0)
-                               for (_, stages, moment), killed in zip(kills, copies, strict=True)])
-    for (start, stages, moment), killed, finished in zip(kills, copies, done, strict=True):
-        before = contents(start)
+    for (only, moment, _), killed, before, finished in zip(kills, copies, befores, done, strict=True):
         state = contents(killed)
         for t in tables:
             assert state[t] in (before[t], expected[t]), (moment, t)
-        outcomes.append((" ".join(stages), f"first file of {moment}", "finished" if finished else "killed",
+        outcomes.append((" ".join(only), f"first file of {moment}", "finished" if finished else "killed",
                          ["new" if state[t] == expected[t] else "old" for t in tables]))
         assert not finished, moment
-        assert main(run(killed, *stages)) == 0
+        assert main(run(killed, *only)) == 0
         for t, (key, skip) in tables.items():
-            assert _content(killed / t, key, skip, 6) == expected[t], _differing(killed / t, reference / t, key,
-                                                                                 skip, 6)
+            writes = catalog.TABLES[".".join(t.parts)].written_by in only
+            assert _content(killed / t, key, skip, 6) == (expected if writes else before)[t], \
+                _differing(killed / t, reference / t, key, skip, 6)
+    return outcomes
+
+
+def test_the_scoring_jobs_killed_while_writing_rerun_to_what_an_uninterrupted_run_writes(notebook_runs, tmp_path):
+    """``score-leads`` MERGEs its model's scores over every lead (rewriting the files of the rows it had, adding
+    the ones it had lost); ``score-clv`` loads its champion models, scores every customer in Python workers and
+    creates its table. Each is killed inside its write."""
+    import shutil
+
+    from .conftest import PIPELINE_LEADS
+
+    leads, clv = Path("gold/lead_scores"), Path("gold/customer_clv")
+    tables = {leads: ("lead_id", ("scored_at",)), clv: ("customer_id", ("scored_at",))}
+    seed = tmp_path / "seed"
+    shutil.copytree(notebook_runs.lakehouse, seed)
+    DeltaTable(str(seed / leads)).delete("lead_id < 'L0000300'")  # rows the MERGE adds back; the rest it rewrites
+    shutil.rmtree(seed / clv)
+    assert _content(seed / leads, "lead_id", ())[0] == PIPELINE_LEADS - 300
+    outcomes = _kill_side_by_side_and_rerun(notebook_runs, tmp_path, seed, tables,
+                                            [(("score-leads",), leads, None), (("score-clv",), clv, None)])
+    # Whether a kill lands before its table's commit (old) or just after it (new) is a matter of a few hundred
+    # milliseconds here; either is a committed version, and both jobs were killed before they finished.
+    print("\nkills (stages, moment, job state, tables lead scores / CLV):", outcomes)
+
+
+def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run_writes(notebook_runs, tmp_path):
+    """``embed`` then ``mine-needs`` on the notebooks' lakehouse without their four tables, killed at the first
+    data file of the vector store (the encoder's results going to disk); and ``mine-needs`` alone, on the vectors
+    the uninterrupted run commits, killed at the first data file of silver.text_signals (its first overwrite under
+    way). The interactions of a quarter of the leads are kept: the texts' count, not their kinds, is what costs.
+    Vectors in fp32 here: bf16 on a CPU with AMX rounds a text's vector by its batch's shape."""
+    import shutil
+
+    embeddings, signals = Path("silver/text_embeddings"), Path("silver/text_signals")
+    tables = {embeddings: (("text_hash", "model_id"), ("embedded_at",)),
+              signals: (("source", "source_id"), ()),
+              Path("gold/need_insights"): ("need_id", ()),
+              Path("gold/customer_needs"): (("customer_id", "need_category"), ())}
+    seed = tmp_path / "seed"
+    shutil.copytree(notebook_runs.lakehouse, seed)
+    for table in tables:
+        shutil.rmtree(seed / table)
+    DeltaTable(str(seed / "bronze" / "interactions")).delete("lead_id >= 'L0000150'")
+    outcomes = _kill_side_by_side_and_rerun(
+        notebook_runs, tmp_path, seed, tables,
+        [(("embed", "mine-needs"), embeddings, None), (("mine-needs",), signals, embeddings)],
+        {"text": {"precision": "fp32"}})
     print("\nkills (stages, moment, job state, tables embeddings / signals / insights / customer needs):", outcomes)
     assert outcomes[1][3][1] == "old", "the kill landed after silver.text_signals committed, not inside its write"
 

@@ -220,7 +220,7 @@ def table(runs: list[SizeRun], skipped: list[int]) -> str:
     for r in runs:
         if r.resumed_at:
             lines.append(f"- {r.leads:,} leads: run in {len(r.resumed_at) + 1} sittings; these stages started in a "
-                         f"new process (a cold JVM): {', '.join(r.resumed_at)}")
+                         f"new process (a cold JVM): {', '.join(dict.fromkeys(r.resumed_at))}")
     for n in skipped:
         lines.append(f"- {n:,} leads: not run, the previous size's time grown linearly passes the budget")
     return "\n".join(lines)

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 import pyarrow as pa
 from deltalake import DeltaTable
@@ -270,8 +271,12 @@ def test_an_ingest_killed_at_any_moment_of_its_writes_loses_and_doubles_nothing(
 
 
 Tables = dict[Path, tuple[Key, tuple[str, ...]]]  # table path in the lakehouse -> (key, columns of the run's time)
-Kill = tuple[tuple[str, ...], Path, Path | None]  # (stages the job runs, table whose first new file kills it,
-#                                                    a table the job finds committed by an earlier stage, or None)
+
+
+class Kill(NamedTuple):
+    stages: tuple[str, ...]  # what the job runs (`run --only`)
+    moment: Path  # the table whose first new data file kills it
+    committed: Path | None = None  # a table an earlier stage committed before the job starts (from the reference)
 
 
 def _kill_side_by_side_and_rerun(notebook_runs, tmp_path: Path, seed: Path, tables: Tables, kills: list[Kill],
@@ -307,29 +312,29 @@ def _kill_side_by_side_and_rerun(notebook_runs, tmp_path: Path, seed: Path, tabl
 
     reference = tmp_path / "reference"
     shutil.copytree(seed, reference)
-    assert main(run(reference, *dict.fromkeys(s for only, _, _ in kills for s in only))) == 0
+    assert main(run(reference, *dict.fromkeys(s for k in kills for s in k.stages))) == 0
     expected = contents(reference)
     assert all(n > 0 for n, _ in expected.values()), expected
-    copies = [tmp_path / f"killed-{moment.name}" for _, moment, _ in kills]
-    for (_, _, committed), killed in zip(kills, copies, strict=True):
+    copies = [tmp_path / f"killed-{k.moment.name}" for k in kills]
+    for k, killed in zip(kills, copies, strict=True):
         shutil.copytree(seed, killed)
-        if committed:
-            shutil.rmtree(killed / committed, ignore_errors=True)
-            shutil.copytree(reference / committed, killed / committed)
+        if k.committed:
+            shutil.rmtree(killed / k.committed, ignore_errors=True)
+            shutil.copytree(reference / k.committed, killed / k.committed)
     befores = [contents(killed) for killed in copies]
-    done = _kill_side_by_side([(run(killed, *only), partial(_parquet_files, killed / moment), 0.0)
-                               for (only, moment, _), killed in zip(kills, copies, strict=True)])
+    done = _kill_side_by_side([(run(killed, *k.stages), partial(_parquet_files, killed / k.moment), 0.0)
+                               for k, killed in zip(kills, copies, strict=True)])
     outcomes = []
-    for (only, moment, _), killed, before, finished in zip(kills, copies, befores, done, strict=True):
+    for k, killed, before, finished in zip(kills, copies, befores, done, strict=True):
         state = contents(killed)
         for t in tables:
-            assert state[t] in (before[t], expected[t]), (moment, t)
-        outcomes.append((" ".join(only), f"first file of {moment}", "finished" if finished else "killed",
+            assert state[t] in (before[t], expected[t]), (k.moment, t)
+        outcomes.append((" ".join(k.stages), f"first file of {k.moment}", "finished" if finished else "killed",
                          ["new" if state[t] == expected[t] else "old" for t in tables]))
-        assert not finished, moment
-        assert main(run(killed, *only)) == 0
+        assert not finished, k.moment
+        assert main(run(killed, *k.stages)) == 0
         for t, (key, skip) in tables.items():
-            writes = catalog.TABLES[".".join(t.parts)].written_by in only
+            writes = catalog.TABLES[".".join(t.parts)].written_by in k.stages
             assert _content(killed / t, key, skip, 6) == (expected if writes else before)[t], \
                 _differing(killed / t, reference / t, key, skip, 6)
     return outcomes
@@ -351,7 +356,7 @@ def test_the_scoring_jobs_killed_while_writing_rerun_to_what_an_uninterrupted_ru
     shutil.rmtree(seed / clv)
     assert _content(seed / leads, "lead_id", ())[0] == PIPELINE_LEADS - 300
     outcomes = _kill_side_by_side_and_rerun(notebook_runs, tmp_path, seed, tables,
-                                            [(("score-leads",), leads, None), (("score-clv",), clv, None)])
+                                            [Kill(("score-leads",), leads), Kill(("score-clv",), clv)])
     # Whether a kill lands before its table's commit (old) or just after it (new) is a matter of a few hundred
     # milliseconds here; either is a committed version, and both jobs were killed before they finished.
     print("\nkills (stages, moment, job state, tables lead scores / CLV):", outcomes)
@@ -377,7 +382,7 @@ def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run
     DeltaTable(str(seed / "bronze" / "interactions")).delete("lead_id >= 'L0000150'")
     outcomes = _kill_side_by_side_and_rerun(
         notebook_runs, tmp_path, seed, tables,
-        [(("embed", "mine-needs"), embeddings, None), (("mine-needs",), signals, embeddings)],
+        [Kill(("embed", "mine-needs"), embeddings), Kill(("mine-needs",), signals, committed=embeddings)],
         {"text": {"precision": "fp32"}})
     print("\nkills (stages, moment, job state, tables embeddings / signals / insights / customer needs):", outcomes)
     assert outcomes[1][3][1] == "old", "the kill landed after silver.text_signals committed, not inside its write"

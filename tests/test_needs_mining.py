@@ -138,6 +138,40 @@ def test_topics_separate_what_is_different_and_read_as_words(spark, needs_conf):
     assert any("login" in lbl or "sso" in lbl or "sign" in lbl for lbl in labels)
 
 
+def test_signals_spread_the_entity_reading_over_the_tasks_asked_for(spark, needs_conf):
+    """At a million leads the entities step ran as 8 tasks of ~326,000 texts each: for 11 minutes its
+    progress line could count no finished task, so it said no rows, rate or time left; and it read every
+    repeat of a text again. The distinct texts are spread over the tasks asked for (mine-needs asks for as
+    many as embed would use), and each row gets its text's entities."""
+    import re
+
+    from leadlake.lakehouse import Lakehouse
+    from leadlake.needs.mining import with_topics_and_entities
+
+    texts = [f"The renewal price for Acme Corp went up by {n} percent." for n in range(8)] + \
+            [f"Login fails with an SSO error after {n} seconds." for n in range(8)] + \
+            ["The renewal price for Acme Corp went up by 3 percent."] * 3  # a repeat is read once
+    rows = spark.createDataFrame([(f"F{i}", t) for i, t in enumerate(texts)], "source_id string, text string")
+    classified = embed(rows, "text", "_emb", spec=encoder_spec(needs_conf)).select(
+        F.lit("bronze.feedback").alias("source"), "source_id", F.lit(None).cast("string").alias("lead_id"),
+        F.lit("C1").alias("customer_id"), F.current_timestamp().alias("ts"), "text", F.sha2("text", 256)
+        .alias("text_hash"), F.lit("en").alias("lang"), F.lit(0.0).alias("sentiment_score"),
+        F.lit("neutral").alias("sentiment_label"), F.lit("pricing").alias("need_category"),
+        F.lit(0.9).alias("need_confidence"), F.lit("m").alias("model_id"), "_emb")
+    topics = discover_topics(classified, "_emb", "text", group_col="need_category", k=2, keywords=3)
+    conf = needs_conf.with_overrides({"needs": {"entities": {"organisations": ["Acme Corp"]}}})
+    signals = with_topics_and_entities(Lakehouse(spark, conf), classified, topics, partitions=5)
+    plan = signals._jdf.queryExecution().executedPlan().toString()
+    assert re.search(r"hashpartitioning\(text_hash#\d+, 5\)", plan), plan
+    got = signals.collect()
+    assert sorted(r.source_id for r in got) == sorted(f"F{i}" for i in range(len(texts)))
+    assert len({r.topic_id for r in got}) == 2 and all(r.topic_label for r in got)
+    assert all(any(e.label == "organisation" and e.text == "Acme Corp" for e in r.entities)
+               for r in got if "Acme" in r.text)
+    repeats = {tuple(r.entities) for r in got if r.text == texts[-1]}
+    assert len(repeats) == 1 and len([r for r in got if r.text == texts[-1]]) == 4
+
+
 def test_topic_centres_find_separate_directions_and_a_rerun_finds_the_same():
     import numpy as np
 

@@ -39,7 +39,7 @@ from leadlake.text.encoders import EncoderSpec
 from leadlake.text.language import detect_language
 from leadlake.text.routing import TextEncoders, as_encoders, per_model
 from leadlake.text.sources import read_texts, sources_from_conf, with_customers
-from leadlake.text.store import stored_embeddings, update_text_embeddings
+from leadlake.text.store import embedding_partitions, stored_embeddings, update_text_embeddings
 
 log = logging.getLogger("leadlake.needs")
 
@@ -122,8 +122,14 @@ def find_topics(classified: DataFrame, conf: Conf, encoders: TextEncoders | None
 
 
 def with_topics_and_entities(lh: Lakehouse, classified: DataFrame, topics: Topics,
-                             encoders: TextEncoders | None = None) -> DataFrame:
-    """The ``silver.text_signals`` rows."""
+                             encoders: TextEncoders | None = None, partitions: int | None = None) -> DataFrame:
+    """The ``silver.text_signals`` rows.
+
+    Entities are read once per distinct text (spaCy, text by text: the
+    slow part at scale, where half the texts are repeats) and joined back.
+    ``partitions``: how many tasks share that reading; many small tasks let
+    the progress lines count rows done and time left.
+    """
     conf = lh.conf
     catalogue = conf.get("needs.entities.products_table")
     products = lh.read(catalogue) if catalogue and lh.exists(catalogue) else None
@@ -131,9 +137,12 @@ def with_topics_and_entities(lh: Lakehouse, classified: DataFrame, topics: Topic
 
     extract = entities_udf(*entity_patterns(conf, products))
     grouped = classified.withColumn(_GROUP, _topic_group(encoders) if encoders else F.col("need_category"))
+    texts = classified.where(F.col("text").isNotNull()).select("text_hash", "text")
+    texts = texts.repartition(partitions, "text_hash") if partitions else texts
+    entities = texts.dropDuplicates(["text_hash"]).select("text_hash", extract(F.col("text")).alias("entities"))
     return (
         topics.assign(grouped, "_emb", _GROUP)
-        .withColumn("entities", F.when(F.col("text").isNotNull(), extract(F.coalesce("text", F.lit("")))))
+        .join(entities, "text_hash", "left")
         .withColumn("is_urgent", urgent_language(F.col("text"), conf.get("needs.priority.urgent_terms") or ()))
         .select("source", "source_id", "lead_id", "customer_id", "ts", "text", "text_hash", "lang",
                 "sentiment_score", "sentiment_label", "need_category", "need_confidence", "entities",
@@ -299,9 +308,9 @@ def mine_needs(lh: Lakehouse, encoders: TextEncoders | EncoderSpec,
         with stage(log, "discover topics per need category") as st:
             topics = find_topics(classified, conf, routing)
             st.rows = n_topics = topics.table.count()
-        with stage(log, f"entities, topics and urgency -> {SIGNALS_TABLE}") as st:
-            lh.write(with_topics_and_entities(lh, classified, topics, routing), SIGNALS_TABLE,
-                     mode="overwrite", overwrite_schema=True)
+        with stage(log, f"entities, topics and urgency -> {SIGNALS_TABLE}", total=read) as st:
+            lh.write(with_topics_and_entities(lh, classified, topics, routing, embedding_partitions(lh, read)),
+                     SIGNALS_TABLE, mode="overwrite", overwrite_schema=True)
             # Read back what was committed: the counts reconcile the table itself, and the gold
             # stages plan over a short lineage instead of re-analysing the whole mining plan.
             signals = lh.read(SIGNALS_TABLE).persist()

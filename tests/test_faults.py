@@ -363,11 +363,11 @@ def test_the_scoring_jobs_killed_while_writing_rerun_to_what_an_uninterrupted_ru
 
 
 def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run_writes(notebook_runs, tmp_path):
-    """``embed`` then ``mine-needs`` on the notebooks' lakehouse without their four tables, killed at the first
-    data file of the vector store (the encoder's results going to disk); and ``mine-needs`` alone, on the vectors
-    the uninterrupted run commits, killed at the first data file of silver.text_signals (its first overwrite under
-    way). The interactions of a quarter of the leads are kept: the texts' count, not their kinds, is what costs.
-    Vectors in fp32 here: bf16 on a CPU with AMX rounds a text's vector by its batch's shape."""
+    """``embed`` on the notebooks' lakehouse without the four text tables, killed at the first data file of the
+    vector store (the encoder's results going to disk); and ``mine-needs``, on the vectors the uninterrupted run
+    commits, killed at the first data file of silver.text_signals (its first overwrite under way). The
+    interactions of a quarter of the leads are kept: the texts' count, not their kinds, is what costs. Vectors
+    in fp32 here: bf16 on a CPU with AMX rounds a text's vector by its batch's shape."""
     import shutil
 
     embeddings, signals = Path("silver/text_embeddings"), Path("silver/text_signals")
@@ -382,7 +382,7 @@ def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run
     DeltaTable(str(seed / "bronze" / "interactions")).delete("lead_id >= 'L0000150'")
     outcomes = _kill_side_by_side_and_rerun(
         notebook_runs, tmp_path, seed, tables,
-        [Kill(("embed", "mine-needs"), embeddings), Kill(("mine-needs",), signals, committed=embeddings)],
+        [Kill(("embed",), embeddings), Kill(("mine-needs",), signals, committed=embeddings)],
         {"text": {"precision": "fp32"}})
     print("\nkills (stages, moment, job state, tables embeddings / signals / insights / customer needs):", outcomes)
     assert outcomes[1][3][1] == "old", "the kill landed after silver.text_signals committed, not inside its write"

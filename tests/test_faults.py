@@ -274,7 +274,7 @@ Tables = dict[Path, tuple[Key, tuple[str, ...]]]  # table path in the lakehouse 
 
 
 class Kill(NamedTuple):
-    stages: tuple[str, ...]  # what the job runs (`run --only`)
+    job: str  # the pipeline stage the job runs (`run --only`)
     moment: Path  # the table whose first new data file kills it
     committed: Path | None = None  # a table an earlier stage committed before the job starts (from the reference)
 
@@ -283,14 +283,14 @@ def _kill_side_by_side_and_rerun(notebook_runs, tmp_path: Path, seed: Path, tabl
                                  extra_conf: dict | None = None) -> list[tuple]:
     """Jobs of the pipeline killed while writing, each on its own copy of ``seed``, side by side.
 
-    The uninterrupted ``run --only`` of every stage the jobs run, on a copy, is
+    The uninterrupted ``run --only`` of every job, in pipeline order, on a copy, is
     the reference. Each job starts from ``seed`` (plus, where a kill names one,
     a table an earlier stage committed in the reference: a job killed after
     that stage's commit) and is killed at the first new data file of its
     table. After a kill each table reads as before that job or as the
     reference leaves it, never a mix; the job's rerun leaves each table it
     writes exactly as the reference and the others as they were.
-    Returns (stages, moment, job state, old/new per table) per kill.
+    Returns (job, moment, job state, old/new per table) per kill.
     """
     import shutil
 
@@ -312,7 +312,7 @@ def _kill_side_by_side_and_rerun(notebook_runs, tmp_path: Path, seed: Path, tabl
 
     reference = tmp_path / "reference"
     shutil.copytree(seed, reference)
-    assert main(run(reference, *dict.fromkeys(s for k in kills for s in k.stages))) == 0
+    assert main(run(reference, *(k.job for k in kills))) == 0
     expected = contents(reference)
     assert all(n > 0 for n, _ in expected.values()), expected
     copies = [tmp_path / f"killed-{k.moment.name}" for k in kills]
@@ -322,19 +322,19 @@ def _kill_side_by_side_and_rerun(notebook_runs, tmp_path: Path, seed: Path, tabl
             shutil.rmtree(killed / k.committed, ignore_errors=True)
             shutil.copytree(reference / k.committed, killed / k.committed)
     befores = [contents(killed) for killed in copies]
-    done = _kill_side_by_side([(run(killed, *k.stages), partial(_parquet_files, killed / k.moment), 0.0)
+    done = _kill_side_by_side([(run(killed, k.job), partial(_parquet_files, killed / k.moment), 0.0)
                                for k, killed in zip(kills, copies, strict=True)])
     outcomes = []
     for k, killed, before, finished in zip(kills, copies, befores, done, strict=True):
         state = contents(killed)
         for t in tables:
             assert state[t] in (before[t], expected[t]), (k.moment, t)
-        outcomes.append((" ".join(k.stages), f"first file of {k.moment}", "finished" if finished else "killed",
+        outcomes.append((k.job, f"first file of {k.moment}", "finished" if finished else "killed",
                          ["new" if state[t] == expected[t] else "old" for t in tables]))
         assert not finished, k.moment
-        assert main(run(killed, *k.stages)) == 0
+        assert main(run(killed, k.job)) == 0
         for t, (key, skip) in tables.items():
-            writes = catalog.TABLES[".".join(t.parts)].written_by in k.stages
+            writes = catalog.TABLES[".".join(t.parts)].written_by == k.job
             assert _content(killed / t, key, skip, 6) == (expected if writes else before)[t], \
                 _differing(killed / t, reference / t, key, skip, 6)
     return outcomes
@@ -356,10 +356,10 @@ def test_the_scoring_jobs_killed_while_writing_rerun_to_what_an_uninterrupted_ru
     shutil.rmtree(seed / clv)
     assert _content(seed / leads, "lead_id", ())[0] == PIPELINE_LEADS - 300
     outcomes = _kill_side_by_side_and_rerun(notebook_runs, tmp_path, seed, tables,
-                                            [Kill(("score-leads",), leads), Kill(("score-clv",), clv)])
+                                            [Kill("score-leads", leads), Kill("score-clv", clv)])
     # Whether a kill lands before its table's commit (old) or just after it (new) is a matter of a few hundred
     # milliseconds here; either is a committed version, and both jobs were killed before they finished.
-    print("\nkills (stages, moment, job state, tables lead scores / CLV):", outcomes)
+    print("\nkills (job, moment, job state, tables lead scores / CLV):", outcomes)
 
 
 def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run_writes(notebook_runs, tmp_path):
@@ -382,9 +382,9 @@ def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run
     DeltaTable(str(seed / "bronze" / "interactions")).delete("lead_id >= 'L0000150'")
     outcomes = _kill_side_by_side_and_rerun(
         notebook_runs, tmp_path, seed, tables,
-        [Kill(("embed",), embeddings), Kill(("mine-needs",), signals, committed=embeddings)],
+        [Kill("embed", embeddings), Kill("mine-needs", signals, committed=embeddings)],
         {"text": {"precision": "fp32"}})
-    print("\nkills (stages, moment, job state, tables embeddings / signals / insights / customer needs):", outcomes)
+    print("\nkills (job, moment, job state, tables embeddings / signals / insights / customer needs):", outcomes)
     assert outcomes[1][3][1] == "old", "the kill landed after silver.text_signals committed, not inside its write"
 
 

@@ -147,6 +147,7 @@ def test_signals_spread_the_entity_reading_over_the_tasks_asked_for(spark, needs
 
     from leadlake.lakehouse import Lakehouse
     from leadlake.needs.mining import with_topics_and_entities
+    from leadlake.text.pii import text_key
 
     texts = [f"The renewal price for Acme Corp went up by {n} percent." for n in range(8)] + \
             [f"Login fails with an SSO error after {n} seconds." for n in range(8)] + \
@@ -154,7 +155,7 @@ def test_signals_spread_the_entity_reading_over_the_tasks_asked_for(spark, needs
     rows = spark.createDataFrame([(f"F{i}", t) for i, t in enumerate(texts)], "source_id string, text string")
     classified = embed(rows, "text", "_emb", spec=encoder_spec(needs_conf)).select(
         F.lit("bronze.feedback").alias("source"), "source_id", F.lit(None).cast("string").alias("lead_id"),
-        F.lit("C1").alias("customer_id"), F.current_timestamp().alias("ts"), "text", F.sha2("text", 256)
+        F.lit("C1").alias("customer_id"), F.current_timestamp().alias("ts"), "text", text_key(F.col("text"))
         .alias("text_hash"), F.lit("en").alias("lang"), F.lit(0.0).alias("sentiment_score"),
         F.lit("neutral").alias("sentiment_label"), F.lit("pricing").alias("need_category"),
         F.lit(0.9).alias("need_confidence"), F.lit("m").alias("model_id"), "_emb")

@@ -72,6 +72,7 @@ bench: setup
 	$(PY) bench/lead_model.py
 	$(PY) bench/recommend.py
 	$(PY) bench/clv.py
+	$(PY) bench/pipeline_cpu.py
 	$(PY) bench/scale.py --sizes 10000 30000 --budget-min 60
 
 clean:

@@ -21,7 +21,8 @@ up to its last sample, so a short-lived one may lose up to half a second.
 
 Each ``--variant`` is a label and Spark properties (``key=value``, comma
 separated; ``spark.driver.extraJavaOptions`` is appended to the JVM options
-the run already has). Runs alternate between the baseline and the variants,
+the run already has); a label alone runs the baseline again, which shows how
+far two identical runs differ. Runs alternate between the baseline and the variants,
 each on a fresh lakehouse, so drift of the machine falls on all of them;
 printed: wall time, CPU, how busy the cores were, CPU per role and time per
 stage, each with its ratio to the baseline.
@@ -189,7 +190,7 @@ def report(by_label: dict[str, list[Run]], leads: int) -> str:
             cells.append(cell)
         return f"| {name} | " + " | ".join(cells) + " |"
 
-    roles = sorted({r for runs in by_label.values() for run in runs for r in run.cpu},
+    roles = sorted({r for runs in by_label.values() for run in runs for r, seconds in run.cpu.items() if seconds},
                    key=lambda r: -_mean(base, lambda run: run.cpu.get(r, 0.0)))
     stages = list(base[0].stages)
     lines = [f"`leadlake run --demo --leads {leads}` on {describe()}; {len(base)} run(s) per column, alternating; "

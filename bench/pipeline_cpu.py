@@ -98,6 +98,8 @@ def _cpu_s(stat_path: Path) -> tuple[str, float] | None:
         text = stat_path.read_text()
     except OSError:
         return None
+    if ")" not in text:  # read as the process went
+        return None
     fields = text.rsplit(")", 1)[1].split()
     return text[text.index("(") + 1:text.rindex(")")], (int(fields[11]) + int(fields[12])) / HZ
 

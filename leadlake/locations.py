@@ -234,3 +234,9 @@ def download_dir(uri: str, options: Mapping[str, str] | None = None) -> str:
         shutil.rmtree(local, ignore_errors=True)
         raise
     return target
+
+
+def cache_root() -> Path:
+    """This machine's leadlake cache (``$LEADLAKE_CACHE``, default ``~/.cache/leadlake``): downloaded corpora,
+    ONNX exports, local copies of exports kept in object storage. Nothing in it is a lakehouse's data."""
+    return Path(os.environ.get("LEADLAKE_CACHE", Path.home() / ".cache" / "leadlake"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -132,6 +133,62 @@ def test_torch_in_bf16_matches_fp32_per_text(spec):
     sims = (full * bf16).sum(axis=1)
     assert sims.min() >= 0.999, sims
     assert not np.array_equal(full, bf16), "bf16 ran: its vectors are close to fp32's, not identical"
+
+
+AUTO_IN_A_PROCESS = """
+import json, logging, sys
+from leadlake.text.encoders import EncoderSpec, load_encoder, resolve_engine
+logging.basicConfig(level=logging.INFO)
+spec = EncoderSpec(**json.loads(sys.argv[1]))
+chosen = resolve_engine(spec)
+print(json.dumps({"engine": chosen.engine, "export": chosen.export_dir,
+                  "vectors": load_encoder(spec)(json.loads(sys.argv[2])).tolist()}))
+"""
+
+
+def test_engine_auto_exports_once_per_machine_and_encodes_as_torch_does(spec, tmp_path):
+    """Two processes that need the encoder at once (two Python workers of an executor) on a machine with no
+    export yet: one exports, the other waits for it, both run ONNX Runtime (fp32 asked for, no GPU), and each
+    vector is torch's. bf16 asked for is torch's to run, on any CPU."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from leadlake.text.encoders import resolve_engine
+
+    auto = dataclasses.replace(spec, engine="auto", precision="fp32", device="cpu")
+    texts = [t for t in TEXTS + OTHER_DOMAINS if t.strip()]
+    env = {**os.environ, "LEADLAKE_CACHE": str(tmp_path / "cache")}
+    procs = [subprocess.Popen([sys.executable, "-c", AUTO_IN_A_PROCESS, json.dumps(dataclasses.asdict(auto)),
+                               json.dumps(texts)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [err[-2000:] for _, err in outs]
+    got = [json.loads(out.splitlines()[-1]) for out, _ in outs]
+    assert [g["engine"] for g in got] == ["onnx", "onnx"] and got[0]["export"] == got[1]["export"]
+    assert sum("exporting all-MiniLM-L6-v2 to ONNX once" in err for _, err in outs) == 1
+    exports = tmp_path / "cache" / "exports"
+    assert [p.name for p in exports.iterdir() if p.is_dir()] == [Path(got[0]["export"]).name]  # no half export left
+    reference = load_encoder(dataclasses.replace(spec, engine="torch", precision="fp32"))(texts)
+    for g in got:
+        assert (np.array(g["vectors"]) * reference).sum(axis=1).min() >= 0.9999
+    assert resolve_engine(dataclasses.replace(auto, precision="bf16")).engine == "torch"
+
+
+def test_engine_auto_encodes_with_torch_and_says_why_where_no_export_can_be_made(spec, tmp_path, monkeypatch,
+                                                                                 caplog):
+    import logging
+
+    from leadlake.text.encoders import resolve_engine
+
+    blocked = tmp_path / "cache-is-a-file"
+    blocked.write_text("")
+    monkeypatch.setenv("LEADLAKE_CACHE", str(blocked))
+    with caplog.at_level(logging.WARNING, logger="leadlake.text"):
+        chosen = resolve_engine(dataclasses.replace(spec, engine="auto", precision="fp32", device="cpu"))
+    assert chosen.engine == "torch"
+    assert "exporting all-MiniLM-L6-v2 to ONNX failed" in caplog.text and "encoding with torch" in caplog.text
 
 
 def test_a_precision_the_encoder_cannot_run_is_a_conf_error(tmp_path):

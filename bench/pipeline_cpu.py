@@ -52,9 +52,11 @@ from scale import DONE_LINE  # noqa: E402
 
 HZ = os.sysconf("SC_CLK_TCK")
 CORES = os.cpu_count() or 1
-# The settings `make test` runs the pipeline with: tests/conftest.py's PIPELINE_CONF and TEST_SPARK (small models,
-# local[2], 4 shuffle partitions), copied: importing conftest would also hand every JVM the suite's class archive.
+# The settings `make test` runs the pipeline with: tests/conftest.py's PIPELINE_CONF and TEST_SETTINGS (small
+# models, local[2], 4 shuffle partitions, text in fp32), copied: importing conftest would also hand every JVM the
+# suite's class archive.
 RUN_CONF = {
+    "text": {"precision": "fp32"},
     "leads": {"model": {"max_iter": 8, "max_depth": 3}},
     "clv": {"model": {"max_iter": 6}},
     "reco": {"als": {"max_iter": 5}},

@@ -42,17 +42,23 @@ def job_env(**extra: str) -> dict[str, str]:
 # The parallel collector: on the notebook pipeline (600 leads, one JVM) it spent ~30 s less JVM CPU than G1's
 # concurrent threads and finished ~7% sooner (204 s and 199 s against 228 s and 214 s); tests only, the jobs keep
 # the JVM's default.
-TEST_SPARK = {
+# Text in fp32: text.engine auto then runs ONNX Runtime on every CPU, also where it would run torch in bf16 (AMX),
+# so the suite takes the same path and time on every CI machine: a test embeds a few hundred texts, where a Python
+# worker that starts without torch (0.4 s of imports against 5.4 s) matters more than bf16's 2x per text. The torch
+# and bf16 paths have tests of their own (test_text_embeddings.py). And a text's fp32 vector does not depend on
+# the texts batched with it, which the fault tests compare to the last digit.
+TEST_SETTINGS = {
     "spark": {
         "master": "local[2]",
         "conf": {"spark.sql.shuffle.partitions": "4", "spark.driver.memory": "2g",
                  "spark.driver.extraJavaOptions": "-XX:+UseParallelGC"},
-    }
+    },
+    "text": {"precision": "fp32"},
 }
 
 
 def make_conf(root: Path, **overrides) -> Conf:
-    return load_conf(lakehouse=str(root), overrides={**TEST_SPARK, **overrides})
+    return load_conf(lakehouse=str(root), overrides={**TEST_SETTINGS, **overrides})
 
 
 @pytest.fixture(scope="session")
@@ -159,6 +165,7 @@ def make_bucket(env: dict, name: str) -> None:
 
 PIPELINE_LEADS = 600  # the fewest for which the demo has enough repeat buyers to train CLV
 PIPELINE_CONF = """
+text: {precision: fp32}
 leads: {model: {max_iter: 8, max_depth: 3}}
 clv: {model: {max_iter: 6}}
 reco: {als: {max_iter: 5}}

@@ -279,8 +279,8 @@ class Kill(NamedTuple):
     committed: Path | None = None  # a table an earlier stage committed before the job starts (from the reference)
 
 
-def _kill_side_by_side_and_rerun(notebook_runs, tmp_path: Path, seed: Path, tables: Tables, kills: list[Kill],
-                                 extra_conf: dict | None = None) -> list[tuple]:
+def _kill_side_by_side_and_rerun(notebook_runs, tmp_path: Path, seed: Path, tables: Tables,
+                                 kills: list[Kill]) -> list[tuple]:
     """Jobs of the pipeline killed while writing, each on its own copy of ``seed``, side by side.
 
     The uninterrupted ``run --only`` of every job, in pipeline order, on a copy, is
@@ -299,10 +299,10 @@ def _kill_side_by_side_and_rerun(notebook_runs, tmp_path: Path, seed: Path, tabl
     from leadlake import catalog
     from leadlake.cli import main
 
-    from .conftest import TEST_SPARK
+    from .conftest import TEST_SETTINGS
 
     conf = tmp_path / "kill.yaml"  # the notebooks' conf, on the same Spark settings as this session
-    conf.write_text(notebook_runs.conf_file.read_text() + "\n" + yaml.safe_dump({**TEST_SPARK, **(extra_conf or {})}))
+    conf.write_text(yaml.safe_dump({**yaml.safe_load(notebook_runs.conf_file.read_text()), **TEST_SETTINGS}))
 
     def run(lh: Path, *only: str) -> list[str]:
         return ["run", "--conf", str(conf), "--only", *only, "--log-level", "WARNING", "--lakehouse", str(lh)]
@@ -367,7 +367,7 @@ def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run
     vector store (the encoder's results going to disk); and ``mine-needs``, on the vectors the uninterrupted run
     commits, killed at the first data file of silver.text_signals (its first overwrite under way). The
     interactions of a quarter of the leads are kept: the texts' count, not their kinds, is what costs. Vectors
-    in fp32 here: bf16 on a CPU with AMX rounds a text's vector by its batch's shape."""
+    in fp32 (the suite's TEST_SETTINGS): bf16 on a CPU with AMX rounds a text's vector by its batch's shape."""
     import shutil
 
     embeddings, signals = Path("silver/text_embeddings"), Path("silver/text_signals")
@@ -382,8 +382,7 @@ def test_the_text_stages_killed_while_writing_rerun_to_what_an_uninterrupted_run
     DeltaTable(str(seed / "bronze" / "interactions")).delete("lead_id >= 'L0000150'")
     outcomes = _kill_side_by_side_and_rerun(
         notebook_runs, tmp_path, seed, tables,
-        [Kill("embed", embeddings), Kill("mine-needs", signals, committed=embeddings)],
-        {"text": {"precision": "fp32"}})
+        [Kill("embed", embeddings), Kill("mine-needs", signals, committed=embeddings)])
     print("\nkills (job, moment, job state, tables embeddings / signals / insights / customer needs):", outcomes)
     assert outcomes[1][3][1] == "old", "the kill landed after silver.text_signals committed, not inside its write"
 

@@ -17,7 +17,7 @@ from leadlake.leads.discovery import (
     train_discovery,
 )
 from leadlake.text.encoders import encoder_spec
-from tests.conftest import TEST_SPARK
+from tests.conftest import TEST_SETTINGS
 
 WEB_CHATS = [
     ("W1", "L-new", dt.datetime(2025, 12, 1), "Hi, we have budget for next quarter and want a quote for 40 seats."),
@@ -29,7 +29,7 @@ WEB_CHATS = [
 def _conf(lh: Lakehouse, **discovery):
     extra = {"sources": [["bronze.interactions", "text", "interaction_id", "lead_id"],
                          ["bronze.web_chats", "text", "chat_id", "lead_id"]], **discovery}
-    return load_conf(lakehouse=lh.conf.lakehouse, overrides={**TEST_SPARK, "discovery": extra})
+    return load_conf(lakehouse=lh.conf.lakehouse, overrides={**TEST_SETTINGS, "discovery": extra})
 
 
 def test_zero_shot_discovery_finds_the_sales_leads_and_keeps_every_message(demo_copy):

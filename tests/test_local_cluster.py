@@ -76,6 +76,7 @@ CLUSTER_CONF = """
 spark:
   profile: cluster
   conf: {spark.sql.shuffle.partitions: 4, spark.executor.extraJavaOptions: "%(jvm)s"}
+text: {precision: fp32}
 leads: {model: {max_iter: 8, max_depth: 3}}
 pipeline:
   ingest: [{table: leads, input: %(export)s, format: csv}]

@@ -45,8 +45,8 @@ def job_env(**extra: str) -> dict[str, str]:
 # Text in fp32: text.engine auto then runs ONNX Runtime on every CPU, also where it would run torch in bf16 (AMX),
 # so the suite takes the same path and time on every CI machine: a test embeds a few hundred texts, where a Python
 # worker that starts without torch (0.4 s of imports against 5.4 s) matters more than bf16's 2x per text. The torch
-# and bf16 paths have tests of their own (test_text_embeddings.py). And a text's fp32 vector does not depend on
-# the texts batched with it, which the fault tests compare to the last digit.
+# and bf16 paths have tests of their own (test_text_embeddings.py). And fp32 vectors of a rerun agree to the six
+# digits the fault tests compare (bf16 on AMX rounds a text's vector by the shape of its batch).
 TEST_SETTINGS = {
     "spark": {
         "master": "local[2]",

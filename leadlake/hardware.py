@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import platform
 from pathlib import Path
 
@@ -27,3 +28,12 @@ def cpu_model() -> str:
 def cpu_flags() -> frozenset[str]:
     """The first processor's feature flags (empty where /proc/cpuinfo is not there: macOS, Windows)."""
     return frozenset(_cpuinfo().get("flags", "").split())
+
+
+def gpu_visible() -> bool:
+    """An NVIDIA GPU this process may use, seen from the driver's /proc entries without importing torch (which
+    costs seconds)."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
+        return False
+    gpus = Path("/proc/driver/nvidia/gpus")
+    return gpus.is_dir() and any(gpus.iterdir())

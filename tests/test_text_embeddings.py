@@ -191,6 +191,29 @@ def test_engine_auto_encodes_with_torch_and_says_why_where_no_export_can_be_made
     assert "exporting all-MiniLM-L6-v2 to ONNX failed" in caplog.text and "encoding with torch" in caplog.text
 
 
+def test_an_export_kept_in_a_bucket_is_copied_once_per_machine_and_encodes_as_the_local_one(
+        exported, s3_server, monkeypatch, tmp_path):
+    from leadlake import locations
+    from leadlake.text.encoders import local_export
+
+    from .conftest import make_bucket
+
+    _, env = s3_server
+    make_bucket(env, "models")
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("LEADLAKE_CACHE", str(tmp_path / "cache"))
+    remote = dataclasses.replace(exported, engine="onnx", export_dir="s3://models/minilm/onnx")
+    assert not local_export(remote).exists()  # nothing in the bucket yet: nothing copied, the encoder says so
+    locations.upload_dir(exported.export_dir, remote.export_dir, locations.storage_options(remote.export_dir))
+    copy = local_export(remote)
+    assert copy.parent == tmp_path / "cache" / "exports" and (copy / "model.onnx").is_file()
+    assert local_export(remote) == copy and [p for p in copy.parent.iterdir() if p.is_dir()] == [copy]
+    texts = [t for t in TEXTS if t.strip()]
+    local = load_encoder(dataclasses.replace(exported, engine="onnx"))(texts)
+    assert np.allclose(load_encoder(remote)(texts), local, atol=1e-6)
+
+
 def test_a_precision_the_encoder_cannot_run_is_a_conf_error(tmp_path):
     from leadlake.errors import ConfError
 

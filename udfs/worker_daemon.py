@@ -28,8 +28,9 @@ FULL_COLLECTION_EVERY = 50
 
 
 class TaskEndCollector:
-    """Stands in for the ``gc`` module inside ``pyspark.daemon``, whose only use of it is the collection that
-    follows each task in a forked worker (the counter is per worker: each forked process has its own copy)."""
+    """Stands in for the ``gc`` module inside ``pyspark.daemon`` (only where this module runs as the daemon, so
+    importing it changes nothing), whose only use of it is the collection that follows each task in a forked
+    worker (the counter is per worker: each forked process has its own copy)."""
 
     def __init__(self) -> None:
         self.tasks = 0
@@ -46,7 +47,6 @@ class TaskEndCollector:
         return found
 
 
-daemon.gc = TaskEndCollector()
-
 if __name__ == "__main__":
+    daemon.gc = TaskEndCollector()
     daemon.manager()

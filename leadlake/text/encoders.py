@@ -367,10 +367,11 @@ def local_export(spec: EncoderSpec) -> Path:
     if locations.is_local(uri):
         return Path(uri)
     name = hashlib.sha256(uri.encode()).hexdigest()[:16]
+    cached = locations.cache_root() / "exports" / name
     storage = locations.storage_options(uri)
-    if not (locations.cache_root() / "exports" / name / "leadlake-export.json").is_file() and \
+    if not (cached / "leadlake-export.json").is_file() and \
             not locations.exists(locations.join(uri, "leadlake-export.json"), storage):
-        return locations.cache_root() / "exports" / name  # nothing exported yet: callers say so
+        return cached  # nothing exported yet: callers say so
 
     def fetch(scratch: Path) -> Path:
         fetched = Path(locations.download_dir(uri, storage))

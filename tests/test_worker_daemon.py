@@ -1,15 +1,20 @@
 """The Python worker daemon of the local and cluster profiles: after a task, a reused worker's collection walks
-what the task made, and what a worker kept still gets collected once it dies."""
+what the task made, and what a worker kept still gets collected once it dies; the daemon imports what its
+workers needed, so the workers it forks later start with it; and workers import PySpark compiled."""
 
 from __future__ import annotations
 
 import gc
+import os
+import sys
+import time
 import weakref
+from pathlib import Path
 
 import pandas as pd
 from pyspark.sql import functions as F
 
-from udfs.worker_daemon import FULL_COLLECTION_EVERY, TaskEndCollector
+from udfs.worker_daemon import FULL_COLLECTION_EVERY, ImportsLearned, TaskEndCollector
 
 
 class Node:
@@ -50,3 +55,47 @@ def test_spark_starts_workers_from_it_and_they_freeze_what_outlives_a_task(spark
     states = [r.s for r in spark.range(0, 8, numPartitions=8).select(worker_state("id").alias("s")).collect()]
     assert {s.split()[0] for s in states} == {"TaskEndCollector"}, states
     assert max(int(s.split()[1]) for s in states) > 0, states
+
+
+def test_workers_import_installed_pyspark_and_their_daemon_learns_what_they_imported(spark):
+    """PySpark's daemon imports nothing its workers use and leaves them PySpark's source zip; this one maps
+    pyarrow's library (which every pandas UDF worker imports) within seconds of a worker reporting it."""
+
+    @F.pandas_udf("string")
+    def worker(ids: pd.Series) -> pd.Series:
+        import pyspark
+
+        return pd.Series([f"{os.getppid()} {pyspark.__file__}"] * len(ids))
+
+    rows = [r.s.split(" ", 1) for r in spark.range(0, 4, numPartitions=4).select(worker("id").alias("s")).collect()]
+    assert all(".zip" not in file for _, file in rows), rows
+    daemon = Path(f"/proc/{rows[0][0]}/maps")
+    deadline = time.monotonic() + 30
+    while "libarrow" not in daemon.read_text():
+        assert time.monotonic() < deadline, "the daemon never imported pyarrow"
+        time.sleep(0.2)
+
+
+def test_the_daemon_imports_what_a_forked_worker_reported_and_only_under_its_roots():
+    """A real fork: the child imports two modules (one under the learner's roots, one not) and reports; the
+    parent, which had neither, imports the first and not the second."""
+    wanted, other = "dbm.dumb", "wave"
+    for name in (wanted, "dbm", other):  # standard modules nothing here uses: fresh in this process
+        sys.modules.pop(name, None)
+    learner = ImportsLearned(roots=frozenset({"dbm"}))
+    pid = os.fork()
+    if pid == 0:
+        import dbm.dumb  # noqa: F401
+        import wave  # noqa: F401
+
+        learner.report()
+        learner.report()  # nothing new: writes nothing
+        os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    try:
+        assert wanted not in sys.modules
+        assert learner.learn() >= 2  # dbm and dbm.dumb (and what they import)
+        assert wanted in sys.modules and other not in sys.modules
+        assert learner.learn() == 0  # each name is read once
+    finally:
+        gc.unfreeze()

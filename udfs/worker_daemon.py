@@ -1,5 +1,5 @@
 """PySpark's Python worker daemon, with a clean-up after each task that costs what the task made, not what the
-worker holds.
+worker holds, and workers that start with what earlier workers had to import.
 
 A reused Python worker runs ``gc.collect()`` after every task (``pyspark.daemon``),
 and a full collection walks every object the worker keeps: 0.13 s per task once
@@ -13,6 +13,17 @@ permanent generation, so the next collection walks only what later tasks made
 objects are thawed and collected once, so a cycle that became garbage after it
 was frozen (a model evicted from a cache) is still freed.
 
+The daemon forks a new worker whenever more run at once than are idle (a scan of
+a Python data source feeding a pandas UDF holds two per task), and PySpark's
+daemon imports nothing a worker needs, so every fork imported pandas, pyarrow,
+pyspark.ml (with SciPy) and spaCy (with torch) again: 1.9 s of CPU for spaCy
+alone, and up to 16 workers in five minutes of the suite. Here each worker tells
+the daemon which modules it imported, and the daemon imports those it knows to be
+safe to fork after (:data:`FORK_SAFE`) while it waits, so the next worker starts
+with them; and it imports PySpark from the installed package rather than from
+the ``pyspark.zip`` Spark puts first on the workers' path, which holds sources
+only, so every worker compiled each PySpark module it imported again.
+
 Spark starts it when ``spark.python.daemon.module`` names it (the local and
 cluster profiles in ``conf/spark``); it then runs PySpark's own daemon, whose
 workers run ``pyspark.worker`` or the module Spark asks for, as before.
@@ -20,11 +31,28 @@ workers run ``pyspark.worker`` or the module Spark asks for, as before.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import gc
-
-import pyspark.daemon as daemon
+import importlib
+import importlib.metadata
+import os
+import re
+import select
+import sys
+import warnings
+import zipfile
 
 FULL_COLLECTION_EVERY = 50
+PIPE_BUF = getattr(select, "PIPE_BUF", 512)
+
+# Packages a process can import and then fork: they start no thread when imported, or (numpy's OpenBLAS,
+# pyarrow's jemalloc) handle fork themselves. Left out because a runtime made before a fork is lost in the
+# child: deltalake (its Rust runtime), xgboost (OpenMP), onnxruntime, tokenizers; and leadlake itself, whose
+# modules import deltalake.
+FORK_SAFE = frozenset({"numpy", "pandas", "pyarrow", "scipy", "sklearn", "spacy", "thinc", "torch", "pyspark"})
+# Under those, what imports gRPC (Spark Connect's client), which must not be imported before a fork.
+NOT_FORK_SAFE = ("pyspark.sql.connect", "pyspark.ml.connect")
 
 
 class TaskEndCollector:
@@ -32,14 +60,17 @@ class TaskEndCollector:
     importing it changes nothing), whose only use of it is the collection that follows each task in a forked
     worker (the counter is per worker: each forked process has its own copy)."""
 
-    def __init__(self) -> None:
+    def __init__(self, imports: ImportsLearned | None = None) -> None:
         self.tasks = 0
+        self.imports = imports
 
     def __getattr__(self, name: str) -> object:
         return getattr(gc, name)
 
     def collect(self, generation: int = 2) -> int:
         self.tasks += 1
+        if self.imports is not None:
+            self.imports.report()
         if self.tasks % FULL_COLLECTION_EVERY == 0:
             gc.unfreeze()
         found = gc.collect(generation)
@@ -47,6 +78,129 @@ class TaskEndCollector:
         return found
 
 
+class ImportsLearned:
+    """Workers write the names of the modules they imported (under ``roots``) to a pipe; the daemon reads them
+    and imports them itself, so that every worker it forks later has them already.
+
+    A worker reports only names it has not reported (or inherited) before, in
+    whole lines, at most ``PIPE_BUF`` bytes a write and without blocking: lines
+    of two workers never mix, and a full pipe costs a worker nothing but a
+    report it sends after its next task instead.
+    """
+
+    def __init__(self, roots: frozenset[str] = FORK_SAFE) -> None:
+        self.roots = roots
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_blocking(self.read_fd, False)
+        os.set_blocking(self.write_fd, False)
+        if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: room for a worker's first report (a few thousand names)
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(self.write_fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+        self.reported = set(sys.modules)
+        self.pending = b""
+
+    def report(self) -> None:
+        new = sorted(n for n in list(sys.modules) if n.partition(".")[0] in self.roots and n not in self.reported
+                     and not n.startswith(NOT_FORK_SAFE))
+        lines = [f"{n}\n".encode() for n in new]
+        i = 0
+        while i < len(lines):
+            start, size = i, 0
+            while i < len(lines) and size + len(lines[i]) <= PIPE_BUF:
+                size += len(lines[i])
+                i += 1
+            if i == start:  # a name longer than PIPE_BUF: never reported
+                i += 1
+                continue
+            try:
+                os.write(self.write_fd, b"".join(lines[start:i]))
+            except BlockingIOError:
+                return
+            self.reported.update(new[start:i])
+
+    def learn(self) -> int:
+        """Import what workers reported and this process lacks; returns how many modules that added."""
+        data = self.pending
+        with contextlib.suppress(BlockingIOError):
+            while part := os.read(self.read_fd, 1 << 16):
+                data += part
+        lines, _, self.pending = data.rpartition(b"\n")
+        names = sorted({n for n in lines.decode(errors="replace").split("\n") if n and n not in sys.modules},
+                       key=lambda n: n.count("."))
+        if not names:
+            return 0
+        before = len(sys.modules)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for name in names:
+                if name not in sys.modules:
+                    with contextlib.suppress(Exception):
+                        importlib.import_module(name)
+        self.reported = set(sys.modules)  # what workers forked from now on inherit, they need not report
+        gc.freeze()  # nor walk in their collections
+        return len(sys.modules) - before
+
+
+class LearningPoll:
+    """Stands in for the ``select`` module inside ``pyspark.daemon``: its poller, once a wait ends with nothing
+    to do, imports what workers reported, so the daemon does it while idle and never while a task waits."""
+
+    def __init__(self, imports: ImportsLearned) -> None:
+        self._imports = imports
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(select, name)
+
+    def poll(self) -> object:
+        return _LearningPoller(select.poll(), self._imports)
+
+
+class _LearningPoller:
+    def __init__(self, poller: object, imports: ImportsLearned) -> None:
+        self._poller, self._imports = poller, imports
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._poller, name)
+
+    def poll(self, timeout: float | None = None) -> list:
+        events = self._poller.poll(timeout)
+        if not events:
+            self._imports.learn()
+        return events
+
+
+def prefer_installed_pyspark() -> bool:
+    """Import PySpark from the installed package instead of the ``pyspark.zip`` (and py4j's) that Spark puts
+    first on the workers' path, when both are the same version: the zip has no compiled files, so each worker
+    compiled every PySpark module it imported, and re-read the zip's index on start. Returns whether it did."""
+    zips = [p for p in sys.path if p.endswith(".zip") and os.path.basename(p).startswith(("pyspark", "py4j"))]
+    spark_zip = next((p for p in zips if os.path.basename(p) == "pyspark.zip"), None)
+    if spark_zip is None or "pyspark" in sys.modules:
+        return False
+    try:
+        with zipfile.ZipFile(spark_zip) as z:
+            shipped = re.search(r"__version__[^=]*=\s*[\"']([^\"']+)", z.read("pyspark/version.py").decode())
+        installed = importlib.metadata.version("pyspark")
+    except (OSError, KeyError, zipfile.BadZipFile, importlib.metadata.PackageNotFoundError):
+        return False
+    py4j_zip = next((p for p in zips if os.path.basename(p).startswith("py4j")), None)
+    try:
+        py4j_ok = py4j_zip is None or f"py4j-{importlib.metadata.version('py4j')}-" in os.path.basename(py4j_zip)
+    except importlib.metadata.PackageNotFoundError:
+        py4j_ok = False
+    if not shipped or shipped.group(1) != installed or not py4j_ok:
+        return False
+    sys.path[:] = [p for p in sys.path if p not in zips]
+    for p in zips:
+        sys.path_importer_cache.pop(p, None)
+    return True
+
+
 if __name__ == "__main__":
-    daemon.gc = TaskEndCollector()
+    prefer_installed_pyspark()
+    import pyspark.daemon as daemon
+
+    learned = ImportsLearned()
+    daemon.gc = TaskEndCollector(learned)
+    daemon.select = LearningPoll(learned)
     daemon.manager()

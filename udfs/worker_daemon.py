@@ -58,7 +58,8 @@ NOT_FORK_SAFE = ("pyspark.sql.connect", "pyspark.ml.connect")
 class TaskEndCollector:
     """Stands in for the ``gc`` module inside ``pyspark.daemon`` (only where this module runs as the daemon, so
     importing it changes nothing), whose only use of it is the collection that follows each task in a forked
-    worker (the counter is per worker: each forked process has its own copy)."""
+    worker (the counter is per worker: each forked process has its own copy). That moment, between two tasks,
+    is also when a worker tells the daemon what it has imported since it last did."""
 
     def __init__(self, imports: ImportsLearned | None = None) -> None:
         self.tasks = 0

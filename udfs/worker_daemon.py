@@ -103,21 +103,18 @@ class ImportsLearned:
     def report(self) -> None:
         new = sorted(n for n in list(sys.modules) if n.partition(".")[0] in self.roots and n not in self.reported
                      and not n.startswith(NOT_FORK_SAFE))
-        lines = [f"{n}\n".encode() for n in new]
-        i = 0
-        while i < len(lines):
-            start, size = i, 0
-            while i < len(lines) and size + len(lines[i]) <= PIPE_BUF:
-                size += len(lines[i])
-                i += 1
-            if i == start:  # a name longer than PIPE_BUF: never reported
-                i += 1
-                continue
-            try:
-                os.write(self.write_fd, b"".join(lines[start:i]))
-            except BlockingIOError:
-                return
-            self.reported.update(new[start:i])
+        chunk, size = [], 0
+        for name in [*new, None]:  # None: the end, where the last chunk goes
+            if chunk and (name is None or size + len(name) + 1 > PIPE_BUF):
+                try:
+                    os.write(self.write_fd, "".join(f"{n}\n" for n in chunk).encode())
+                except BlockingIOError:
+                    return
+                self.reported.update(chunk)
+                chunk, size = [], 0
+            if name is not None:
+                chunk.append(name)
+                size += len(name) + 1
 
     def learn(self) -> int:
         """Import what workers reported and this process lacks; returns how many modules that added."""
@@ -170,29 +167,32 @@ class _LearningPoller:
         return events
 
 
+def _installed_version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
 def prefer_installed_pyspark() -> bool:
     """Import PySpark from the installed package instead of the ``pyspark.zip`` (and py4j's) that Spark puts
     first on the workers' path, when both are the same version: the zip has no compiled files, so each worker
     compiled every PySpark module it imported, and re-read the zip's index on start. Returns whether it did."""
-    zips = [p for p in sys.path if p.endswith(".zip") and os.path.basename(p).startswith(("pyspark", "py4j"))]
-    spark_zip = next((p for p in zips if os.path.basename(p) == "pyspark.zip"), None)
-    if spark_zip is None or "pyspark" in sys.modules:
+    zips = {os.path.basename(p): p for p in sys.path if p.endswith(".zip") and
+            os.path.basename(p).startswith(("pyspark", "py4j"))}
+    if "pyspark.zip" not in zips or "pyspark" in sys.modules:
         return False
     try:
-        with zipfile.ZipFile(spark_zip) as z:
+        with zipfile.ZipFile(zips["pyspark.zip"]) as z:
             shipped = re.search(r"__version__[^=]*=\s*[\"']([^\"']+)", z.read("pyspark/version.py").decode())
-        installed = importlib.metadata.version("pyspark")
-    except (OSError, KeyError, zipfile.BadZipFile, importlib.metadata.PackageNotFoundError):
+    except (OSError, KeyError, zipfile.BadZipFile):
         return False
-    py4j_zip = next((p for p in zips if os.path.basename(p).startswith("py4j")), None)
-    try:
-        py4j_ok = py4j_zip is None or f"py4j-{importlib.metadata.version('py4j')}-" in os.path.basename(py4j_zip)
-    except importlib.metadata.PackageNotFoundError:
-        py4j_ok = False
-    if not shipped or shipped.group(1) != installed or not py4j_ok:
+    py4j = _installed_version("py4j")
+    same_py4j = all(name == "pyspark.zip" or (py4j and name.startswith(f"py4j-{py4j}-")) for name in zips)
+    if not shipped or shipped.group(1) != _installed_version("pyspark") or not same_py4j:
         return False
-    sys.path[:] = [p for p in sys.path if p not in zips]
-    for p in zips:
+    sys.path[:] = [p for p in sys.path if p not in zips.values()]
+    for p in zips.values():
         sys.path_importer_cache.pop(p, None)
     return True
 

@@ -21,6 +21,7 @@ from pyspark.sql import functions as F
 
 from leadlake import locations
 from leadlake.config import Conf
+from leadlake.delta.parquet_read import read_as_parquet
 from leadlake.delta.source import FILE_PATH_COLUMN, STORAGE_OPTION, open_table
 from leadlake.delta.tables import TableRef, resolve_table
 from leadlake.errors import (
@@ -152,6 +153,11 @@ class Lakehouse:
         if not self.exists(ref):
             raise TableNotFound(f"table {ref.name} does not exist at {ref}")
         activate(self.spark)
+        if self.engine == "delta-rs" and not ref.catalog_name and not self.storage \
+                and self.conf.get("delta.spark_parquet_reads"):
+            df = read_as_parquet(self.spark, str(ref.path), columns=columns, version=version, timestamp=timestamp)
+            if df is not None:
+                return df if where is None else df.where(where)
         reader = self.spark.read.format("delta")
         if version is not None:
             reader = reader.option("versionAsOf", int(version))

@@ -69,10 +69,17 @@ def table_files_in_log(path: str) -> set[str]:
     return {unquote(u) for u in pa.table(DeltaTable(path).get_add_actions(flatten=True))["path"].to_pylist()}
 
 
-def test_every_supported_type_round_trips(spark, lakehouse):
+@pytest.fixture(params=[True, False], ids=["spark parquet reader", "delta-rs data source"])
+def read_lakehouse(spark, tmp_path, request) -> Lakehouse:
+    """A lakehouse reading its plain local tables with Spark's Parquet reader, or every table through the data
+    source: what a read returns must not depend on which."""
+    return Lakehouse(spark, make_conf(tmp_path / "lakehouse", delta={"spark_parquet_reads": request.param}))
+
+
+def test_every_supported_type_round_trips(spark, read_lakehouse):
     df = spark.createDataFrame(ROWS, ALL_TYPES)
-    lakehouse.write(df, "bronze.types", mode="overwrite")
-    back = lakehouse.read("bronze.types")
+    read_lakehouse.write(df, "bronze.types", mode="overwrite")
+    back = read_lakehouse.read("bronze.types")
     assert [(f.name, f.dataType) for f in back.schema.fields] == [
         (f.name, f.dataType) for f in ALL_TYPES.fields
     ]
@@ -105,8 +112,8 @@ def test_spark_written_table_reads_in_deltalake(spark, lakehouse):
     assert first["emb"] == [0.25, -1.0]
 
 
-def test_deltalake_written_table_reads_in_spark(spark, lakehouse, tmp_path):
-    path = lakehouse.ref("bronze.from_rs").path
+def test_deltalake_written_table_reads_in_spark(spark, read_lakehouse, tmp_path):
+    path = read_lakehouse.ref("bronze.from_rs").path
     data = pa.table(
         {
             "id": pa.array([1, 2, 3], pa.int64()),
@@ -118,7 +125,7 @@ def test_deltalake_written_table_reads_in_spark(spark, lakehouse, tmp_path):
         }
     )
     write_deltalake(path, data, partition_by=["country"])
-    back = lakehouse.read("bronze.from_rs")
+    back = read_lakehouse.read("bronze.from_rs")
     assert back.schema["name"].dataType == T.StringType()
     assert back.schema["at"].dataType == T.TimestampType()
     rows = sorted(back.collect(), key=lambda r: r.id)
@@ -138,21 +145,21 @@ def test_multi_partition_write_is_one_commit(spark, lakehouse):
     assert lakehouse.read("bronze.many").count() == 4000
 
 
-def test_time_travel_by_version_and_timestamp(spark, lakehouse):
-    lakehouse.write(spark.range(10), "bronze.tt", mode="append")
+def test_time_travel_by_version_and_timestamp(spark, read_lakehouse):
+    read_lakehouse.write(spark.range(10), "bronze.tt", mode="append")
     time.sleep(1.0)
-    lakehouse.write(spark.range(10, 15), "bronze.tt", mode="append")
+    read_lakehouse.write(spark.range(10, 15), "bronze.tt", mode="append")
     time.sleep(1.0)
-    lakehouse.write(spark.range(100, 101), "bronze.tt", mode="overwrite")
-    assert lakehouse.version("bronze.tt") == 2
-    assert lakehouse.read("bronze.tt", version=0).count() == 10
-    assert lakehouse.read("bronze.tt", version=1).count() == 15
-    assert [r.id for r in lakehouse.read("bronze.tt").collect()] == [100]
+    read_lakehouse.write(spark.range(100, 101), "bronze.tt", mode="overwrite")
+    assert read_lakehouse.version("bronze.tt") == 2
+    assert read_lakehouse.read("bronze.tt", version=0).count() == 10
+    assert read_lakehouse.read("bronze.tt", version=1).count() == 15
+    assert [r.id for r in read_lakehouse.read("bronze.tt").collect()] == [100]
     # Delta resolves a timestamp by commit file time, a few ms after the commit's own
     # timestamp: ask half a second after version 1 committed.
-    commits = {h["version"]: h["timestamp"] for h in lakehouse.history("bronze.tt")}
+    commits = {h["version"]: h["timestamp"] for h in read_lakehouse.history("bronze.tt")}
     v1_time = dt.datetime.fromtimestamp(commits[1] / 1000 + 0.5, dt.timezone.utc).isoformat()
-    assert lakehouse.read("bronze.tt", timestamp=v1_time).count() == 15
+    assert read_lakehouse.read("bronze.tt", timestamp=v1_time).count() == 15
 
 
 @pytest.fixture
@@ -166,13 +173,13 @@ def file_skipping(spark):
     spark.conf.set(key, before)
 
 
-def test_one_read_filtered_two_ways_in_one_plan_keeps_every_row(spark, lakehouse):
+def test_one_read_filtered_two_ways_in_one_plan_keeps_every_row(spark, read_lakehouse):
     """Two branches of a union over the same read, each with its own filter: both branches' rows come back
     (with filter pushdown on, Spark 4.1 plans both scans with one branch's files and this lost rows)."""
     rows = [(f"h{i}", "a" if i % 2 else "b", i) for i in range(200)]
-    lakehouse.write(spark.createDataFrame(rows, "key string, model string, v int").repartition(2, "model"),
+    read_lakehouse.write(spark.createDataFrame(rows, "key string, model string, v int").repartition(2, "model"),
                     "silver.two_models", mode="overwrite")
-    stored = lakehouse.read("silver.two_models")
+    stored = read_lakehouse.read("silver.two_models")
     keys = spark.createDataFrame([(f"h{i}",) for i in range(200)], "key string")
     parts = [keys.join(stored.where(F.col("model") == m).select("key", "v"), "key").withColumn("m", F.lit(m))
              for m in ("a", "b")]
@@ -221,14 +228,50 @@ def test_min_max_statistics_skip_files(spark, lakehouse, file_skipping):
     assert spark.read.format("delta").load(path).where(F.col("at") >= F.lit(late)).count() == 10
 
 
-def test_column_pruning(spark, lakehouse):
+def test_column_pruning(spark, read_lakehouse):
     df = spark.createDataFrame(ROWS, ALL_TYPES)
-    lakehouse.write(df, "bronze.types", mode="overwrite")
-    back = lakehouse.read("bronze.types", columns=["s", "id"])
+    read_lakehouse.write(df, "bronze.types", mode="overwrite")
+    back = read_lakehouse.read("bronze.types", columns=["s", "id"])
     assert back.columns == ["s", "id"]
     assert sorted(r.id for r in back.collect()) == [1, 2, 3]
     with pytest.raises(DeltaError, match="nope"):
-        lakehouse.read("bronze.types", columns=["id", "nope"]).collect()
+        read_lakehouse.read("bronze.types", columns=["id", "nope"]).collect()
+
+
+def test_plain_local_tables_are_read_by_sparks_parquet_reader_the_rest_by_the_data_source(spark, tmp_path):
+    """Which reader a read takes, seen in the files Spark says it scans (none for a Python data source), and
+    which version: the files of the version asked for, or of the latest one when the DataFrame was made."""
+    if delta_engine(spark) != "delta-rs":
+        pytest.skip("the choice is the delta-rs engine's")
+    lh = Lakehouse(spark, make_conf(tmp_path / "lakehouse"))
+    lh.write(spark.range(0, 100, numPartitions=2), "bronze.plain", mode="overwrite")
+    path = lh.ref("bronze.plain").path
+    first = table_files_in_log(path)
+    lh.write(spark.range(100, 150), "bronze.plain", mode="append")
+
+    def scanned(df) -> set[str]:
+        return {f.removeprefix(f"file://{path}/") for f in df.inputFiles()}
+
+    latest = lh.read("bronze.plain")
+    assert scanned(latest) == table_files_in_log(path) and len(first) == 2 and latest.count() == 150
+    assert scanned(lh.read("bronze.plain", version=0)) == first
+    assert lh.read("bronze.plain", version=0, where=F.col("id") >= 50).count() == 50
+    lh.write(spark.range(150, 160), "bronze.plain", mode="append")
+    assert latest.count() == 150, "a DataFrame reads the version that was the latest when it was made"
+    assert lh.read("bronze.plain").count() == 160
+
+    lh.write(spark.range(0).withColumn("k", F.lit("x")), "bronze.empty", mode="overwrite")
+    empty = lh.read("bronze.empty", columns=["K"])
+    assert empty.columns == ["k"] and empty.count() == 0
+
+    lh.write(spark.range(8).withColumn("country", F.when(F.col("id") < 3, "US").otherwise("DE")),
+             "bronze.partitioned", mode="overwrite", partition_by=["country"])
+    partitioned = lh.read("bronze.partitioned")
+    assert scanned(partitioned) == set() and partitioned.where(F.col("country") == "US").count() == 3
+
+    through_source = Lakehouse(spark, make_conf(tmp_path / "lakehouse", delta={"spark_parquet_reads": False}))
+    assert scanned(through_source.read("bronze.plain")) == set()
+    assert sorted(through_source.read("bronze.plain").collect()) == sorted(lh.read("bronze.plain").collect())
 
 
 def _fail_on(bad_id: int):
@@ -307,11 +350,11 @@ def test_append_with_other_columns_fails_naming_them(spark, lakehouse):
     assert lakehouse.read("bronze.leads").count() == 3
 
 
-def test_merge_schema_adds_columns(spark, lakehouse):
-    lakehouse.write(_leads(spark, range(3), 1), "bronze.leads", mode="append")
+def test_merge_schema_adds_columns(spark, read_lakehouse):
+    read_lakehouse.write(_leads(spark, range(3), 1), "bronze.leads", mode="append")
     extra = _leads(spark, [9], 1).withColumn("region", F.lit("EMEA"))
-    lakehouse.write(extra, "bronze.leads", mode="append", merge_schema=True)
-    back = lakehouse.read("bronze.leads")
+    read_lakehouse.write(extra, "bronze.leads", mode="append", merge_schema=True)
+    back = read_lakehouse.read("bronze.leads")
     assert back.columns == ["lead_id", "score", "company", "region"]
     assert {r.lead_id: r.region for r in back.collect()} == {"L0": None, "L1": None, "L2": None, "L9": "EMEA"}
 

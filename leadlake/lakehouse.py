@@ -21,7 +21,7 @@ from pyspark.sql import functions as F
 
 from leadlake import locations
 from leadlake.config import Conf
-from leadlake.delta.parquet_read import read_as_parquet
+from leadlake.delta.parquet_read import ParquetSnapshot, plain_snapshot
 from leadlake.delta.source import FILE_PATH_COLUMN, STORAGE_OPTION, open_table
 from leadlake.delta.tables import TableRef, resolve_table
 from leadlake.errors import (
@@ -76,6 +76,14 @@ class Lakehouse:
     def spark_path(self, ref: TableRef) -> str:
         """The path Spark's own readers get: Hadoop's S3 connector is ``s3a://``."""
         return locations.hadoop_uri(str(ref.path)) if self.engine == "delta-spark" else str(ref.path)
+
+    def _plain_snapshot(self, ref: TableRef, *, version: int | None = None,
+                        timestamp: str | None = None) -> ParquetSnapshot | None:
+        """The version to read with Spark's Parquet reader, or None where the delta-rs data source reads it."""
+        if self.engine != "delta-rs" or ref.catalog_name or self.storage \
+                or not self.conf.get("delta.spark_parquet_reads"):
+            return None
+        return plain_snapshot(str(ref.path), version=version, timestamp=timestamp)
 
     def _storage_options(self) -> dict[str, str]:
         if self.engine != "delta-rs" or not self.storage:
@@ -153,11 +161,10 @@ class Lakehouse:
         if not self.exists(ref):
             raise TableNotFound(f"table {ref.name} does not exist at {ref}")
         activate(self.spark)
-        if self.engine == "delta-rs" and not ref.catalog_name and not self.storage \
-                and self.conf.get("delta.spark_parquet_reads"):
-            df = read_as_parquet(self.spark, str(ref.path), columns=columns, version=version, timestamp=timestamp)
-            if df is not None:
-                return df if where is None else df.where(where)
+        snapshot = self._plain_snapshot(ref, version=version, timestamp=timestamp)
+        if snapshot is not None:
+            df = snapshot.scan(self.spark, columns=columns)
+            return df if where is None else df.where(where)
         reader = self.spark.read.format("delta")
         if version is not None:
             reader = reader.option("versionAsOf", int(version))
@@ -327,14 +334,19 @@ class Lakehouse:
             )
         aligned = source.select(*table_cols)
         for attempt in range(retries + 1):
-            read_version = open_table(ref.path, storage=self.storage).version()
-            target = (
-                self.spark.read.format("delta")
-                .option("versionAsOf", read_version)
-                .option("withFilePath", "true")
-                .options(**self._storage_options())
-                .load(ref.path)
-            )
+            snapshot = self._plain_snapshot(ref)
+            if snapshot is not None:
+                read_version = snapshot.version
+                target = snapshot.scan(self.spark, with_file_path=True)
+            else:
+                read_version = open_table(ref.path, storage=self.storage).version()
+                target = (
+                    self.spark.read.format("delta")
+                    .option("versionAsOf", read_version)
+                    .option("withFilePath", "true")
+                    .options(**self._storage_options())
+                    .load(ref.path)
+                )
             touched = [
                 r[0]
                 for r in target.join(aligned.select(*keys), keys, "left_semi")
@@ -342,15 +354,18 @@ class Lakehouse:
             ]
             out = aligned
             if touched:
-                kept = (
-                    self.spark.read.format("delta")
-                    .option("versionAsOf", read_version)
-                    .option("files", json.dumps(touched))
-                    .options(**self._storage_options())
-                    .load(ref.path)
-                    .join(aligned.select(*keys), keys, "left_anti")
-                    .select(*table_cols)
-                )
+                if snapshot is not None:
+                    touched = [snapshot.log_path(p) for p in touched]
+                    rewritten = snapshot.scan(self.spark, only=touched)
+                else:
+                    rewritten = (
+                        self.spark.read.format("delta")
+                        .option("versionAsOf", read_version)
+                        .option("files", json.dumps(touched))
+                        .options(**self._storage_options())
+                        .load(ref.path)
+                    )
+                kept = rewritten.join(aligned.select(*keys), keys, "left_anti").select(*table_cols)
                 out = aligned.unionByName(kept)
             try:
                 self.write(

@@ -9,6 +9,7 @@ Arrow's ``large_string`` or ``string_view``, which Spark cannot take).
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import pyarrow as pa
 from deltalake import Schema as DeltaSchema
@@ -22,7 +23,7 @@ from pyspark.sql.types import (
     UserDefinedType,
 )
 
-from leadlake.errors import SchemaMismatch
+from leadlake.errors import DeltaError, SchemaMismatch
 
 PARTITION_TYPES = ("string", "long", "integer", "short", "byte", "date", "boolean")
 
@@ -126,3 +127,13 @@ def check_partition_columns(schema: StructType, partition_by: list[str]) -> None
                 f"partition column {col!r} has type {names[col].dataType.simpleString()}; "
                 f"partition by one of: {', '.join(PARTITION_TYPES)}"
             )
+
+
+def select_columns(schema: StructType, columns: Sequence[str]) -> StructType:
+    """The fields ``columns`` name, in their order, matched as Delta matches names (ignoring case)."""
+    by_name = {f.name.lower(): f for f in schema.fields}
+    missing = [c for c in columns if c.lower() not in by_name]
+    if missing:
+        raise DeltaError(f"columns not in the table: {', '.join(missing)}; "
+                         f"the table has {', '.join(f.name for f in schema.fields)}")
+    return StructType([by_name[c.lower()] for c in columns])

@@ -54,6 +54,7 @@ from leadlake.delta.schema import (
     check_append,
     check_partition_columns,
     delta_to_spark,
+    select_columns,
     spark_to_delta,
 )
 from leadlake.delta.stats import file_stats, may_match
@@ -174,14 +175,7 @@ class DeltaRsDataSource(DataSource):
 def _project(full: StructType, options: Mapping[str, str]) -> StructType:
     cols = _csv(options, "columns")
     if cols:
-        by_name = {f.name.lower(): f for f in full.fields}
-        missing = [c for c in cols if c.lower() not in by_name]
-        if missing:
-            raise DeltaError(
-                f"columns not in the table: {', '.join(missing)}; "
-                f"the table has {', '.join(f.name for f in full.fields)}"
-            )
-        full = StructType([by_name[c.lower()] for c in cols])
+        full = select_columns(full, cols)
     if _flag(options, "withfilepath"):
         full = StructType([*full.fields, StructField(FILE_PATH_COLUMN, StringType(), False)])
     return full

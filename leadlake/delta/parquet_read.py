@@ -53,7 +53,8 @@ class ParquetSnapshot:
     def scan(self, spark: SparkSession, *, columns: Sequence[str] | None = None,
              only: Sequence[str] | None = None, with_file_path: bool = False) -> DataFrame:
         """The rows of this version: ``columns`` of them, of the files ``only`` names (log paths), and with
-        ``_leadlake_file`` (each row's file, local path) where a MERGE needs to know which files to rewrite."""
+        ``_leadlake_file`` where a MERGE needs to know which files to rewrite: each row's file as Spark names it
+        (a ``file:`` URI), which ``log_path`` turns into the log's path."""
         schema = self.schema if not columns else select_columns(self.schema, columns)
         paths = list(self.files) if only is None else [self.local_path(p) for p in only]
         log.debug("delta read %s v%d: %d files through Spark's Parquet reader", self.uri, self.version, len(paths))

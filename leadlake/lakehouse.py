@@ -335,37 +335,20 @@ class Lakehouse:
         aligned = source.select(*table_cols)
         for attempt in range(retries + 1):
             snapshot = self._plain_snapshot(ref)
-            if snapshot is not None:
-                read_version = snapshot.version
-                target = snapshot.scan(self.spark, with_file_path=True)
-            else:
-                read_version = open_table(ref.path, storage=self.storage).version()
-                target = (
-                    self.spark.read.format("delta")
-                    .option("versionAsOf", read_version)
-                    .option("withFilePath", "true")
-                    .options(**self._storage_options())
-                    .load(ref.path)
-                )
+            read_version = snapshot.version if snapshot else open_table(ref.path, storage=self.storage).version()
+            target = self._version_scan(ref, read_version, snapshot, with_file_path=True)
             touched = [
-                r[0]
+                snapshot.log_path(r[0]) if snapshot else r[0]
                 for r in target.join(aligned.select(*keys), keys, "left_semi")
                 .select(FILE_PATH_COLUMN).distinct().collect()
             ]
             out = aligned
             if touched:
-                if snapshot is not None:
-                    touched = [snapshot.log_path(p) for p in touched]
-                    rewritten = snapshot.scan(self.spark, only=touched)
-                else:
-                    rewritten = (
-                        self.spark.read.format("delta")
-                        .option("versionAsOf", read_version)
-                        .option("files", json.dumps(touched))
-                        .options(**self._storage_options())
-                        .load(ref.path)
-                    )
-                kept = rewritten.join(aligned.select(*keys), keys, "left_anti").select(*table_cols)
+                kept = (
+                    self._version_scan(ref, read_version, snapshot, only=touched)
+                    .join(aligned.select(*keys), keys, "left_anti")
+                    .select(*table_cols)
+                )
                 out = aligned.unionByName(kept)
             try:
                 self.write(
@@ -381,6 +364,20 @@ class Lakehouse:
                     raise
                 log.warning("upsert %s: concurrent commit, re-planning (attempt %d)", ref.name,
                             attempt + 2)
+
+
+    def _version_scan(self, ref: TableRef, version: int, snapshot: ParquetSnapshot | None, *,
+                      with_file_path: bool = False, only: list[str] | None = None) -> DataFrame:
+        """A MERGE's scan of the version it read: through Spark's Parquet reader where ``snapshot`` is that version
+        of a plain table, through the data source pinned to it otherwise; ``only`` names files as the log does."""
+        if snapshot is not None:
+            return snapshot.scan(self.spark, with_file_path=with_file_path, only=only)
+        reader = self.spark.read.format("delta").option("versionAsOf", version).options(**self._storage_options())
+        if with_file_path:
+            reader = reader.option("withFilePath", "true")
+        if only is not None:
+            reader = reader.option("files", json.dumps(only))
+        return reader.load(ref.path)
 
 
 def _spark_storage_conf(spark: SparkSession) -> dict[str, str]:

@@ -1,6 +1,6 @@
 """Delta write/read through leadlake vs plain Spark Parquet, side by side in one run.
 
-    python bench/delta_io.py [--rows 1000000] [--repeats 3] [--small-rows 2000] [--queries 20]
+    python bench/delta_io.py [--rows 1000000] [--repeats 3] [--small-rows 2000] [--queries 30]
 
 Both sides get the same cached DataFrame (~20 mixed columns) and the same
 session and cores. Reads materialise every column through Spark's ``noop``

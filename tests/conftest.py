@@ -119,7 +119,20 @@ def demo_copy(demo_lakehouse, tmp_path_factory) -> Lakehouse:
     return demo_lakehouse.with_conf(demo_lakehouse.conf.with_overrides({"lakehouse": str(root)}))
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 no one listens on now, for a server a test starts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 HEAD_STARTS: dict[str, Callable[..., Any]] = {}
+
+
+def _head_start_key(work: Callable[..., Any]) -> str:
+    return f"{work.__module__}::{work.__name__}"
 
 
 def head_start(work: Callable[..., Any]) -> Callable[..., Any]:
@@ -132,7 +145,7 @@ def head_start(work: Callable[..., Any]) -> Callable[..., Any]:
     is left of it and checks what it did (``head_start_result``). Its parameters
     name session fixtures, resolved on the main thread before it starts.
     """
-    HEAD_STARTS[f"{work.__module__}::{work.__name__}"] = work
+    HEAD_STARTS[_head_start_key(work)] = work
     return work
 
 
@@ -151,7 +164,7 @@ def head_starts(request) -> Iterator[dict[str, Future]]:
 
 def head_start_result(head_starts: dict[str, Future], work: Callable[..., Any]) -> Any:
     """What ``work`` returned, once it has finished; its exception if it raised one."""
-    return head_starts[f"{work.__module__}::{work.__name__}"].result(timeout=1800)
+    return head_starts[_head_start_key(work)].result(timeout=1800)
 
 
 @pytest.fixture(scope="session")
@@ -162,14 +175,11 @@ def s3_server():
     pyarrow and boto3 read, so a subprocess given it reaches this server with
     no leadlake conf at all.
     """
-    import socket
     import subprocess
     import time
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"

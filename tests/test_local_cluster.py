@@ -8,7 +8,6 @@ local mode hides: pickling of the data source, leadlake shipped with
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -18,16 +17,10 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from .conftest import head_start, head_start_result, job_env, make_bucket
+from .conftest import free_port, head_start, head_start_result, job_env, make_bucket
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "infra" / "local-cluster" / "cluster.sh"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # Enough for each kind of executor work to run over several tasks; CLV, which needs the notebooks' 600 leads for its
@@ -73,8 +66,8 @@ def cluster_runs(tmp_path_factory, s3_server) -> ClusterRuns | None:
         **{k: v for k, v in job_env().items() if not k.startswith("AWS_")},
         "PYTHON": sys.executable,
         "CLUSTER_DIR": str(run_dir),
-        "MASTER_PORT": str(_free_port()),
-        "MASTER_UI_PORT": str(_free_port()),
+        "MASTER_PORT": str(free_port()),
+        "MASTER_UI_PORT": str(free_port()),
     }
     start = subprocess.run([str(CLUSTER), "start", "2", "1", "1g"], env=env, capture_output=True,
                            text=True, timeout=180)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
@@ -11,7 +10,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from .conftest import PIPELINE_LEADS
+from .conftest import PIPELINE_LEADS, free_port
 
 
 @pytest.fixture(scope="module")
@@ -19,9 +18,7 @@ def connect_server(spark):
     """pyspark's own Spark Connect service (what sbin/start-connect-server.sh runs), on 127.0.0.1, started in this
     session's JVM: the same gRPC server the standalone SparkConnectServer class starts, without a second JVM to
     start and warm up (the test took 47 s with one)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     jvm = spark._jvm
     context = spark._jsc.sc()
     context.conf().set("spark.connect.grpc.binding.address", "127.0.0.1")

@@ -1,14 +1,15 @@
 """Plain Delta tables on a local disk, read by Spark's own Parquet reader instead of the delta-rs data source.
 
 A Delta table's version is a list of Parquet files. Where those files are
-all there is to it (no partition columns, deletion vectors or column
-mapping) and the JVM can open them (a local path), the driver reads the
+all there is to it and the JVM can open them (a local path, no partition
+columns: their values live in the log, not the files), the driver reads the
 list from the Delta log with delta-rs and hands it to ``spark.read.parquet``:
 no Python planner worker per query, no Python worker per scan task, and
 Spark's vectorized reader with its own column pruning and row-group
 skipping. A small query on such a table costs half the time, and a full
 scan close to plain Parquet's (bench/delta_io.py). Every other table goes
-through the data source (leadlake/delta/source.py), which reads all of them.
+through the data source (leadlake/delta/source.py). Deletion vectors and
+column mapping neither reads: ``open_table`` refuses them in one line.
 
 The difference a caller can see: a DataFrame from here reads the version
 that was the latest when it was made; one from the data source reads the
@@ -20,7 +21,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
@@ -35,8 +35,6 @@ from leadlake.locations import scheme
 
 log = logging.getLogger("leadlake.delta")
 
-# Reader features that change nothing about which rows a version's files hold.
-PLAIN_READER_FEATURES = frozenset({"timestampNtz", "v2Checkpoint", "vacuumProtocolCheck"})
 # Characters Spark would expand as a glob, or that a file URI would carry encoded, in a path it is given.
 UNSAFE_PATH_CHARACTERS = frozenset("{}[]*?\\%")
 
@@ -83,19 +81,11 @@ def plain_snapshot(uri: str, *, version: int | None = None, timestamp: str | Non
     if timestamp is not None:
         options["timestampasof"] = str(timestamp)
     table = open_table(uri, options)
-    if not is_plain(table):
+    if table.metadata().partition_columns:
         return None
     logged = pa.table(table.get_add_actions(flatten=True))["path"].to_pylist()
     files = {f"{uri}/{unquote(p)}": p for p in logged}
     if any(UNSAFE_PATH_CHARACTERS & set(local) for local in files):
         return None
     return ParquetSnapshot(uri, table.version(), delta_to_spark(table.schema()), files)
-
-
-def is_plain(table: Any) -> bool:
-    """Whether a snapshot's rows are exactly those of its Parquet files, with the table's column names."""
-    features = set(table.protocol().reader_features or [])
-    metadata = table.metadata()
-    mapping = (metadata.configuration or {}).get("delta.columnMapping.mode", "none")
-    return features <= PLAIN_READER_FEATURES and mapping == "none" and not metadata.partition_columns
 

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import NamedTuple
 
 import pyarrow as pa
+import pytest
 from deltalake import DeltaTable
 
-from .conftest import head_start, head_start_result, job_env
+from .conftest import head_start_result, job_env
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,7 +29,6 @@ class WheelRuns(NamedTuple):
     root: Path  # dist/, venv/, elsewhere/ (the jobs' working directory) and lh/
 
 
-@head_start
 def wheel_runs(tmp_path_factory) -> WheelRuns:
     """The wheel built from this checkout, installed alone in a new virtual environment, and run from a directory
     far from the checkout; each step stops the rest when it fails."""
@@ -61,6 +61,7 @@ def wheel_runs(tmp_path_factory) -> WheelRuns:
     return WheelRuns(built, installed, where, pipeline, root)
 
 
+@pytest.mark.head_start("wheel_runs")
 def test_the_wheel_runs_the_pipeline_without_the_checkout(head_starts):
     runs = head_start_result(head_starts, wheel_runs)
     assert runs.built.returncode == 0, runs.built.stderr[-3000:]

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pytest
 from deltalake import DeltaTable
 
-from .conftest import free_port, head_start, head_start_result, job_env, make_bucket
+from .conftest import free_port, head_start_result, job_env, make_bucket
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "infra" / "local-cluster" / "cluster.sh"
@@ -50,7 +50,6 @@ class ClusterRuns(NamedTuple):
     aws: dict[str, str]
 
 
-@head_start
 def cluster_runs(tmp_path_factory, s3_server) -> ClusterRuns | None:
     """Both tests' jobs through spark-submit on one standalone cluster started for them (a master and two workers
     on 127.0.0.1, 1 core and 1 GB each), stopped after them.
@@ -110,6 +109,7 @@ def cluster(head_starts) -> ClusterRuns:
 
 
 @pytest.mark.cluster
+@pytest.mark.head_start("cluster_runs")
 def test_a_failing_job_exits_non_zero_with_one_line(cluster):
     out = cluster.failing.stdout + cluster.failing.stderr
     assert cluster.failing.returncode == 2, out[-3000:]
@@ -118,6 +118,7 @@ def test_a_failing_job_exits_non_zero_with_one_line(cluster):
 
 
 @pytest.mark.cluster
+@pytest.mark.head_start("cluster_runs")
 def test_the_whole_pipeline_on_the_cluster_with_the_lakehouse_in_s3(cluster):
     """`leadlake run` under spark-submit, lakehouse in a bucket of a real S3 server."""
     aws = cluster.aws

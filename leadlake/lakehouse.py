@@ -365,7 +365,6 @@ class Lakehouse:
                 log.warning("upsert %s: concurrent commit, re-planning (attempt %d)", ref.name,
                             attempt + 2)
 
-
     def _version_scan(self, ref: TableRef, version: int, snapshot: ParquetSnapshot | None, *,
                       with_file_path: bool = False, only: list[str] | None = None) -> DataFrame:
         """A MERGE's scan of the version it read: through Spark's Parquet reader where ``snapshot`` is that version

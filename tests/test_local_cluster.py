@@ -19,6 +19,9 @@ from deltalake import DeltaTable
 
 from .conftest import free_port, head_start_result, job_env, make_bucket
 
+# The module's cluster fixture reads the jobs that start with the session (conftest.head_starts).
+pytestmark = pytest.mark.head_start("cluster_runs")
+
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER = REPO / "infra" / "local-cluster" / "cluster.sh"
 
@@ -109,7 +112,6 @@ def cluster(head_starts) -> ClusterRuns:
 
 
 @pytest.mark.cluster
-@pytest.mark.head_start("cluster_runs")
 def test_a_failing_job_exits_non_zero_with_one_line(cluster):
     out = cluster.failing.stdout + cluster.failing.stderr
     assert cluster.failing.returncode == 2, out[-3000:]
@@ -118,7 +120,6 @@ def test_a_failing_job_exits_non_zero_with_one_line(cluster):
 
 
 @pytest.mark.cluster
-@pytest.mark.head_start("cluster_runs")
 def test_the_whole_pipeline_on_the_cluster_with_the_lakehouse_in_s3(cluster):
     """`leadlake run` under spark-submit, lakehouse in a bucket of a real S3 server."""
     aws = cluster.aws

@@ -155,7 +155,10 @@ def head_starts(request) -> Iterator[dict[str, Future]]:
     for item in request.session.items:
         for mark in item.iter_markers("head_start"):
             for name in mark.args:
-                work = getattr(item.module, name)
+                work = getattr(item.module, name, None)
+                if not callable(work):
+                    raise pytest.UsageError(f'{item.nodeid}: @pytest.mark.head_start("{name}") names no function '
+                                            f"of {item.module.__name__}")
                 chosen.setdefault(_head_start_key(work), work)
     with ThreadPoolExecutor(max_workers=max(1, len(chosen)), thread_name_prefix="head-start") as pool:
         futures = {}
